@@ -1,0 +1,77 @@
+"""Helpers for checking and converting arrays, shared by the core and plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInput
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """``"float32"``/``"float64"`` (or the numpy types) as a numpy dtype; anything else is an error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.type not in FLOAT_DTYPES:
+        raise InvalidInput(f"dtype must be float32 or float64, got {dtype!r}")
+    return dt
+
+
+def as_float_array(x: Any, where: str, *, ndim: int | tuple[int, ...] | None = None,
+                   dtype: Any = None, allow_empty: bool = False) -> np.ndarray:
+    """``x`` as a float32/float64 array, or a clear error naming ``where``.
+
+    Integer and bool input is cast (to ``dtype``, default float32); object,
+    string and complex input is refused; NaN or inf, a wrong rank and (unless
+    ``allow_empty``) an empty batch are errors. Float input keeps its dtype
+    unless ``dtype`` is given.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(dtype or np.float32)
+    elif arr.dtype.kind != "f":
+        raise InvalidInput(f"{where}: expected a numeric float array, got dtype {arr.dtype}")
+    elif arr.dtype.type not in FLOAT_DTYPES:
+        arr = arr.astype(dtype or np.float32)
+    elif dtype is not None and arr.dtype != np.dtype(dtype):
+        arr = arr.astype(dtype)
+    ranks = (ndim,) if isinstance(ndim, int) else ndim
+    if ranks is not None and arr.ndim not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise InvalidInput(f"{where}: expected a {want}-d array, got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise InvalidInput(f"{where}: got an empty array of shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.isfinite(arr).sum())
+        raise InvalidInput(f"{where}: input holds {bad} NaN or infinite value(s); clean or impute the data first")
+    return arr
+
+
+def as_labels(y: Any, where: str, *, n: int | None = None, num_classes: int | None = None) -> np.ndarray:
+    """Integer class indices as an int64 vector of length ``n`` in ``[0, num_classes)``."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise InvalidInput(f"{where}: labels must be a 1-d vector of class indices, got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise InvalidInput(f"{where}: labels must be integer class indices, got non-integer values")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise InvalidInput(f"{where}: labels must be integer class indices, got dtype {arr.dtype}")
+    if n is not None and arr.shape[0] != n:
+        raise InvalidInput(f"{where}: {arr.shape[0]} labels for {n} samples; they must match")
+    if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise InvalidInput(f"{where}: labels must lie in [0, {num_classes}), got values from {arr.min()} to {arr.max()}")
+    return arr.astype(np.int64, copy=False)
+
+
+def as_generator(rng: Any = None) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from None (fresh), a seed, or a Generator (returned as is)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)

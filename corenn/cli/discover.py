@@ -1,0 +1,100 @@
+"""``corenn list``, ``corenn info`` and ``corenn plugins``."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import UnknownComponent
+from ..registry import KINDS, describe, plugins, registry
+from ..spec import format_spec
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def _kinds(kind: str | None) -> tuple[str, ...]:
+    if kind is None:
+        return KINDS
+    if kind not in KINDS:
+        # accept the plural, as in 'corenn list activations'
+        if kind.endswith("s") and kind[:-1] in KINDS:
+            return (kind[:-1],)
+        raise UnknownComponent("", kind, KINDS, what="kind")
+    return (kind,)
+
+
+def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}."),
+                    as_json: bool = JSON_OPTION) -> None:
+    """List registered components: kind, name, distribution, summary."""
+    kinds = _kinds(kind)
+    rows = [describe(k, n) for k in kinds for n in registry().available(k)]
+    if as_json:
+        print(json.dumps([{"kind": d.kind, "name": d.name, "distribution": d.distribution,
+                           "version": d.version, "summary": d.summary} for d in rows], indent=2))
+        return
+    table = Table("kind", "name", "distribution", "summary", box=None, header_style="bold")
+    for d in rows:
+        table.add_row(d.kind, d.name, d.distribution, d.summary)
+    console = _console()
+    console.print(table if rows else "no components registered; install plugins (see 'corenn plugins')")
+    failed = [p for p in plugins() if p.status == "failed"]
+    if failed:
+        console.print(f"[yellow]{len(failed)} plugin(s) failed to load: "
+                      f"{', '.join(p.distribution for p in failed)}; see 'corenn plugins'[/yellow]")
+
+
+def info(kind: str = typer.Argument(..., help="Component kind."),
+         name: str = typer.Argument(..., help="Component name."),
+         as_json: bool = JSON_OPTION) -> None:
+    """Describe a component: summary, distribution and hyperparameters."""
+    (kind,) = _kinds(kind)
+    d = describe(kind, name)
+    if as_json:
+        print(json.dumps(d.to_dict(), indent=2, default=repr))
+        return
+    console = _console()
+    console.print(f"[bold]{d.kind} {d.name}[/bold]  ({d.distribution} {d.version})")
+    if d.doc:
+        console.print(d.doc, markup=False)
+    if d.hyperparameters:
+        table = Table("hyperparameter", "type", "default", "doc", box=None, header_style="bold")
+        for h in d.hyperparameters:
+            table.add_row(h.name, h.type + (" | schedule" if h.schedulable else ""),
+                          "(required)" if h.required else repr(h.default), h.doc)
+        console.print(table)
+        example = format_spec(d.name, {h.name: h.default for h in d.hyperparameters if not h.required})
+        console.print(f"spec: {example}", markup=False, highlight=False)
+    else:
+        console.print("no hyperparameters")
+
+
+def list_plugins(as_json: bool = JSON_OPTION) -> None:
+    """Installed plugin distributions, what each registers, and any that failed."""
+    infos = plugins()
+    if as_json:
+        print(json.dumps([p.to_dict() for p in infos], indent=2))
+        return
+    table = Table("entry point", "distribution", "version", "status", "registers", box=None, header_style="bold")
+    for p in infos:
+        status = {"ok": "[green]ok[/green]", "disabled": "[dim]disabled[/dim]"}.get(p.status, "[red]failed[/red]")
+        registers = ", ".join(f"{k} {n}" for k, n in p.components)
+        table.add_row(p.plugin, p.distribution, p.version, status, registers or (p.error or ""))
+    console = _console()
+    console.print(table if infos else "no plugins installed")
+    for p in infos:
+        if p.status == "failed":
+            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {p.error}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_components)
+    app.command("info")(info)
+    app.command("plugins")(list_plugins)

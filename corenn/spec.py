@@ -1,0 +1,84 @@
+"""Component specs: ``"adam"``, ``"adam:lr=1e-3,beta1=0.9"`` or ``{"name": "adam", "lr": 1e-3}``.
+
+Values in a spec string are Python literals read with ``ast.literal_eval``
+(never evaluated as code); a bare word such as ``mode=fan_avg`` is a string.
+Commas inside quotes or brackets do not split, so a schedule can be nested:
+``"sgd:lr='step:initial=0.1,every=5'"`` or ``"sgd:lr={'name': 'step', 'initial': 0.1}"``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import CorennError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+
+
+class InvalidSpec(CorennError, ValueError):
+    """A spec string or mapping that cannot be read."""
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if quote or depth:
+        raise InvalidSpec(f"unbalanced quotes or brackets in {text!r}")
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        if _NAME.match(text):
+            return text  # a bare word is a string: mode=fan_avg
+        raise InvalidSpec(f"cannot read the value {text!r}: use a Python literal (number, 'string', True, None, [..], {{..}})") from None
+
+
+def parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Split a spec into ``(name, hyperparameters)``."""
+    if isinstance(spec, Mapping):
+        if "name" not in spec:
+            raise InvalidSpec(f"a component mapping needs a 'name' key, got keys {sorted(spec)}")
+        params = {k: v for k, v in spec.items() if k != "name"}
+        name = spec["name"]
+    elif isinstance(spec, str):
+        name, _, rest = spec.strip().partition(":")
+        params = {}
+        for item in _split_top_level(rest):
+            key, eq, value = item.partition("=")
+            key = key.strip()
+            if not eq or not key.isidentifier():
+                raise InvalidSpec(f"cannot read {item!r} in spec {spec!r}: write name:key=value,key=value")
+            if key in params:
+                raise InvalidSpec(f"{key!r} is given twice in spec {spec!r}")
+            params[key] = _literal(value.strip())
+    else:
+        raise InvalidSpec(f"a spec is a name, a 'name:key=value,...' string or a mapping, not {type(spec).__name__}")
+    if not isinstance(name, str) or not _NAME.match(name.strip()):
+        raise InvalidSpec(f"{name!r} is not a component name (letters, digits, '_' and '-')")
+    return name.strip(), params
+
+
+def format_spec(name: str, params: Mapping[str, Any]) -> str:
+    """The inverse of :func:`parse_spec` for literal values."""
+    if not params:
+        return name
+    return name + ":" + ",".join(f"{k}={v!r}" for k, v in params.items())
