@@ -18,3 +18,14 @@ __all__ = [
     "check_component", "ConformanceError", "Subject", "register_check", "checks_for",
     "numeric_gradient", "relative_error", "check_gradient", "check_module_gradients", "GradientCheckError",
 ]
+
+# Checks that later parts of the kit provide, loaded on first use.
+_LAZY = {"check_model_gradients": "corenn.testing.model"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'corenn.testing' has no attribute {name!r}")

@@ -1,0 +1,97 @@
+"""Files that lose nothing and trust nothing: ``.npz`` arrays + a JSON document.
+
+One ``.npz`` file holds named arrays and, under the key ``__json__``, a UTF-8
+JSON document stored as a uint8 array. Files are written atomically
+(temporary file in the same folder, fsync, rename) and read with
+``allow_pickle=False``; a truncated, corrupt or hostile file is a clear
+:class:`corenn.InvalidFile` error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidFile
+
+JSON_KEY = "__json__"
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, mode: str = "wb") -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``.
+
+    A crash at any moment leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dirfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+    except OSError:
+        pass
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], document: Any) -> Path:
+    """Write ``arrays`` and the JSON-serializable ``document`` to one ``.npz``, atomically."""
+    payload = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    if JSON_KEY in payload:
+        raise ValueError(f"{JSON_KEY!r} is reserved")
+    for key, value in payload.items():
+        if value.dtype.hasobject:
+            raise ValueError(f"array {key!r} has dtype object, which cannot be saved without pickle")
+    payload[JSON_KEY] = np.frombuffer(json.dumps(document).encode("utf-8"), dtype=np.uint8)
+    return atomic_write(path, lambda f: np.savez(f, **payload))
+
+
+def load_arrays(path: str | os.PathLike, *, what: str = "file") -> tuple[dict[str, np.ndarray], Any]:
+    """Read a file written by :func:`save_arrays`: ``(arrays, document)``.
+
+    Never unpickles. Missing, truncated, corrupt or foreign files raise
+    :class:`InvalidFile` naming the path and what to do.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InvalidFile(f"{what} {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InvalidFile(f"{what} {str(path)!r} is a folder, not a file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if JSON_KEY not in npz.files:
+                raise InvalidFile(f"{what} {str(path)!r} is not a corenn file (no {JSON_KEY} entry)")
+            raw = npz[JSON_KEY]
+            if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_JSON_BYTES:
+                raise InvalidFile(f"{what} {str(path)!r} has a malformed {JSON_KEY} entry")
+            document = json.loads(raw.tobytes().decode("utf-8"))
+            arrays = {k: npz[k] for k in npz.files if k != JSON_KEY}
+    except InvalidFile:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise InvalidFile(f"{what} {str(path)!r} is truncated or corrupt ({type(exc).__name__}: {exc}); "
+                          "use an intact copy or retrain") from exc
+    return arrays, document
