@@ -75,3 +75,15 @@ def as_generator(rng: Any = None) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
+
+
+def fans(shape) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight shape: ``(fan_in, fan_out)`` for a matrix,
+    ``(n, n)`` for a vector; extra trailing axes (receptive fields) multiply both."""
+    shape = tuple(int(s) for s in shape)
+    if not shape:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[0] * receptive, shape[1] * receptive
