@@ -1,0 +1,236 @@
+"""``corenn train``, ``corenn evaluate`` and ``corenn predict``.
+
+The options of ``corenn train`` are generated from :class:`corenn.run.RunConfig`'s
+fields, so the config file keys, the options and their help never disagree.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+import attrs
+import numpy as np
+import typer
+
+from ..errors import InvalidFile
+from ..run import CONFIG_FILE, RunConfig, open_run, read_config
+from ..trainer import Callback
+
+LIST_FIELDS = {"hidden", "preprocess", "callbacks"}
+OPTION_NAMES = {"init": "--init"}  # every other field's option is --<field-with-dashes>
+
+
+def _field_option(a: attrs.Attribute) -> inspect.Parameter:
+    default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
+    doc = a.metadata["doc"] + ("" if default in (None, []) else f" [default: {default}]")
+    flag = OPTION_NAMES.get(a.name, "--" + a.name.replace("_", "-"))
+    if a.name in LIST_FIELDS:
+        annotation = Optional[list[str]]
+        doc += " (repeat the option for several" + ("; or 128,64" if a.name == "hidden" else "") + ")"
+        option = typer.Option(None, flag, help=doc, show_default=False)
+    elif a.name == "batchnorm":
+        annotation = Optional[bool]
+        option = typer.Option(None, "--batchnorm/--no-batchnorm", help=doc, show_default=False)
+    elif a.name in ("epochs", "batch_size", "seed"):
+        annotation = Optional[int]
+        option = typer.Option(None, flag, help=doc, show_default=False)
+    elif a.name == "dropout":
+        annotation = Optional[float]
+        option = typer.Option(None, flag, help=doc, show_default=False)
+    else:
+        annotation = Optional[str]
+        option = typer.Option(None, flag, help=doc, show_default=False)
+    return inspect.Parameter(a.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+
+
+def options_to_config(base: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Command-line values (those given) override the config file's."""
+    merged = dict(base)
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "hidden":
+            value = [int(v) for item in value for v in str(item).split(",") if v.strip()]
+        merged[key] = value
+    return merged
+
+
+class ProgressBar(Callback):
+    """A rich progress bar: epoch, loss, validation accuracy, time left."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TextColumn("val acc {task.fields[val]}"),
+                                 TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), transient=False)
+        self.total, self.epochs = epochs * steps_per_epoch, epochs
+        self.task = None
+
+    def on_train_begin(self, trainer) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=self.total, completed=trainer.step, epoch=trainer.epoch + 1,
+                                           epochs=self.epochs, loss="-", val="-")
+
+    def on_batch_end(self, trainer, step, logs) -> None:
+        self.progress.update(self.task, completed=step + 1, loss=f"{logs['loss']:.4f}")
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        val = "-" if logs.get("val_acc") is None else f"{logs['val_acc']:.4f}"
+        self.progress.update(self.task, epoch=min(epoch + 2, self.epochs), val=val)
+
+    def on_train_end(self, trainer, history) -> None:
+        self.progress.update(self.task, completed=self.total)
+        self.progress.stop()
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _default_folder(cfg: RunConfig) -> Path:
+    name = cfg.dataset if isinstance(cfg.dataset, str) else cfg.dataset.get("name", "run")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{name.split(':')[0]}"
+
+
+def train_command(config: Optional[Path] = typer.Argument(None, help="TOML config file (options override it)."),
+                  out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<time>-<dataset>)."),
+                  resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder."),
+                  progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+                  **fields: Any) -> None:
+    """Train an MLP (digits and a sensible default model when nothing is given)."""
+    from .. import run as runs
+
+    if resume is not None:
+        if config is not None or any(v is not None for v in fields.values()):
+            raise runs.InvalidConfig("--resume continues a run with its own config; give no config or options")
+        folder = resume
+        cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
+    else:
+        base = read_config(config) if config is not None else {}
+        cfg = RunConfig.from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        folder = out or _default_folder(cfg)
+    console = _console()
+    callbacks = []
+    bar = None
+    if progress:
+        bar = _LazyProgress(cfg.epochs)
+        callbacks.append(bar)
+    console.print(f"training into {folder}", highlight=False)
+    try:
+        result = runs.train(cfg, folder, resume=resume is not None, callbacks=callbacks)
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        console.print(f"interrupted: the checkpoint in {folder} is saved; continue with "
+                      f"'corenn train --resume {folder}'", highlight=False)
+        raise typer.Exit(130)
+    except BaseException:
+        if bar:
+            bar.close()
+        raise
+    test = result.test
+    line = f"test accuracy {test['accuracy']:.4f} (loss {test['loss']:.4f}, {test['n']} samples)" if test else "no test split"
+    console.print(f"{line}; {result.trainer.epoch} epochs in {result.seconds:.1f} s; run folder: {folder}",
+                  highlight=False)
+    for callback in result.trainer.callbacks:
+        report = getattr(callback, "report", None)
+        if callable(report):
+            text = report()
+            if text:
+                console.print(text, highlight=False)
+
+
+class _LazyProgress(Callback):
+    """Makes the progress bar once the trainer knows its steps per epoch."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+        self.bar: ProgressBar | None = None
+
+    def on_train_begin(self, trainer) -> None:
+        steps = trainer.steps_per_epoch
+        self.bar = ProgressBar(trainer.epochs, steps)
+        self.bar.on_train_begin(trainer)
+
+    def on_batch_end(self, trainer, step, logs) -> None:
+        self.bar.on_batch_end(trainer, step, logs)
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.bar.on_epoch_end(trainer, epoch, logs)
+
+    def on_train_end(self, trainer, history) -> None:
+        self.bar.on_train_end(trainer, history)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def evaluate_command(run: Path = typer.Argument(..., help="A run folder."),
+                     dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec (default: the run's)."),
+                     split: str = typer.Option("test", "--split", help="train, val or test."),
+                     as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Evaluate a run's model on a dataset split (with the run's fitted preprocessing)."""
+    from ..preprocessing import apply_preprocessors
+    from ..registry import create
+    from ..trainer import Trainer
+
+    if split not in ("train", "val", "test"):
+        raise InvalidFile(f"--split must be train, val or test, not {split!r}")
+    cfg, model, fitted, _ = open_run(run)
+    data = create("dataset", dataset or cfg.dataset).load(seed=cfg.seed)
+    X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+    result = Trainer(model, loss=cfg.loss, optimizer="sgd", epochs=0).evaluate(apply_preprocessors(fitted, X), y)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(f"{split} accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  ({result['n']} samples)")
+
+
+def predict_command(run: Path = typer.Argument(..., help="A run folder."),
+                    file: Path = typer.Argument(..., help="A .npy file of inputs, shape (N, features)."),
+                    out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this .npy.")) -> None:
+    """Predict class indices for the inputs in a .npy file."""
+    from ..files import atomic_write
+    from ..run import predict
+
+    if not file.is_file():
+        raise InvalidFile(f"input file {str(file)!r} does not exist")
+    try:
+        X = np.load(file, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidFile(f"{str(file)!r} is not a readable .npy array ({exc})") from exc
+    labels = predict(run, X)
+    if out is not None:
+        atomic_write(out, lambda f: np.save(f, labels))
+        print(f"wrote {len(labels)} predictions to {out}")
+    else:
+        sys.stdout.write("\n".join(str(int(v)) for v in labels) + "\n")
+
+
+def _with_field_options(func):
+    sig = inspect.signature(func)
+    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    params += [_field_option(a) for a in attrs.fields(RunConfig)]
+
+    func.__signature__ = sig.replace(parameters=params)
+    return func
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(_with_field_options(train_command))
+    app.command("evaluate")(evaluate_command)
+    app.command("predict")(predict_command)

@@ -1,0 +1,425 @@
+"""Minibatch training: ``corenn.Trainer`` and its ``History``.
+
+    trainer = corenn.Trainer(model, loss="softmax_cross_entropy", optimizer="adam",
+                             regularizer=None, batch_size=64, epochs=20, seed=0)
+    history = trainer.fit(X, y, validation=(Xv, yv))
+
+Each step: forward, loss (+ regularization penalty), backward, optimizer step,
+regularizer constraints. The same seed gives the same numbers bit for bit: one
+``numpy.random.Generator`` drives shuffling, and stochastic layers get
+generators spawned from it. With ``checkpoint=PATH`` every epoch (and an
+interrupted one) ends with an atomic checkpoint from which :meth:`Trainer.fit`
+resumes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .arrays import as_float_array, as_labels
+from .component import hyperparameter_values, value_at
+from .errors import CorennError, InvalidFile
+from .files import load_arrays, save_arrays
+from .registry import create
+
+CHECKPOINT_VERSION = 1
+
+
+class TrainingDiverged(CorennError):
+    """The loss became NaN or infinite; the model holds its last good weights."""
+
+
+class Callback:
+    """Base class for training callbacks; override the events you need.
+
+    ``logs`` of ``on_batch_end`` hold ``loss``, ``data_loss``, ``reg_loss``, ``lr``;
+    those of ``on_epoch_end`` hold ``epoch``, ``train_acc``, ``val_acc``,
+    ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop after
+    the current epoch.
+    """
+
+    def on_train_begin(self, trainer: Trainer) -> None: ...
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
+    def on_batch_begin(self, trainer: Trainer, step: int) -> None: ...
+    def on_batch_end(self, trainer: Trainer, step: int, logs: dict) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None: ...
+    def on_train_end(self, trainer: Trainer, history: History) -> None: ...
+
+
+@attrs.define
+class History:
+    """What a run recorded.
+
+    Per iteration: ``loss`` (data + regularization), ``data_loss``, ``reg_loss``, ``lr``.
+    Per epoch: ``epochs``, a list of dicts with ``epoch``, ``train_acc``, ``val_acc``,
+    ``val_loss``, ``seconds``. ``ratios``: dicts ``{"step": t, "<param>": ||update|| / ||param||}``,
+    the tutorial's update/weight ratio (healthy near 1e-3), every ``ratio_every`` steps.
+    """
+
+    loss: list[float] = attrs.Factory(list)
+    data_loss: list[float] = attrs.Factory(list)
+    reg_loss: list[float] = attrs.Factory(list)
+    lr: list[float] = attrs.Factory(list)
+    epochs: list[dict] = attrs.Factory(list)
+    ratios: list[dict] = attrs.Factory(list)
+    stopped: str | None = None
+
+    def to_dict(self) -> dict:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return cls(**{a.name: d.get(a.name, a.default.factory() if isinstance(a.default, attrs.Factory) else a.default)
+                      for a in attrs.fields(cls)})
+
+    def metric(self, key: str) -> list:
+        """One per-epoch metric as a list, e.g. ``history.metric("val_acc")``."""
+        return [e.get(key) for e in self.epochs]
+
+
+@attrs.define
+class PerEpoch:
+    """A schedule read per epoch by an optimizer that counts steps: value(t) = schedule(t // steps_per_epoch)."""
+
+    schedule: Any
+    steps_per_epoch: int
+
+    def __call__(self, t: int) -> float:
+        return self.schedule(t // self.steps_per_epoch)
+
+
+def _as_callback(spec: Any) -> Any:
+    return create("callback", spec) if isinstance(spec, (str, dict)) else spec
+
+
+class Trainer:
+    """Trains a model by minibatch gradient descent (or full batch, for closure optimizers).
+
+    ``loss``, ``optimizer``, ``regularizer``, ``schedule`` and ``callbacks`` are
+    specs (names, ``"name:k=v"`` strings, mappings) or instances. ``schedule`` sets
+    the optimizer's learning rate, evaluated per ``schedule_unit`` ("epoch" or
+    "step"). ``regularized_layers`` restricts the regularizer to those layer
+    indices (default: every layer's ``regularized`` params, i.e. dense weights).
+    ``checkpoint`` is a file path written atomically after every epoch.
+    """
+
+    def __init__(self, model: Any, loss: Any = "softmax_cross_entropy", optimizer: Any = "adam",
+                 regularizer: Any = None, batch_size: int = 64, epochs: int = 20, seed: int = 0,
+                 callbacks: Iterable[Any] = (), *, schedule: Any = None, schedule_unit: str = "epoch",
+                 regularized_layers: Sequence[int] | None = None, checkpoint: str | Path | None = None,
+                 ratio_every: int = 10, train_eval_size: int = 2000):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise CorennError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(epochs, int) or epochs < 0:
+            raise CorennError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if schedule_unit not in ("epoch", "step"):
+            raise CorennError(f"schedule_unit must be 'epoch' or 'step', got {schedule_unit!r}")
+        self.model = model
+        self.loss = create("loss", loss)
+        self.optimizer = create("optimizer", optimizer)
+        self.regularizer = None if regularizer is None else create("regularizer", regularizer)
+        self.schedule = None if schedule is None else create("schedule", schedule)
+        self.schedule_unit = schedule_unit
+        self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
+        self.callbacks = [_as_callback(c) for c in callbacks]
+        self.regularized_layers = regularized_layers
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.ratio_every = ratio_every
+        self.train_eval_size = train_eval_size
+        self.history = History()
+        self.stop_training = False
+        self.epoch = 0
+        self.step = 0
+        self.steps_per_epoch = 0
+        self.full_batch = bool(getattr(self.optimizer, "full_batch", False))
+        self.rng = np.random.default_rng(seed)
+        model.reseed(self.rng.spawn(1)[0])
+        self._params = model.parameters()
+        self._grads = model.gradients()
+        self._names = [n for n, _ in model.named_parameters()]
+        self._before = None  # buffers for update ratios, made on first use
+        self._good = [np.array(p, copy=True) for p in self._params]
+        self._position: tuple[np.ndarray, int] | None = None  # (permutation, next batch) of an interrupted epoch
+
+    # -- the loop -------------------------------------------------------------
+    def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
+        """Train for ``epochs`` epochs (continuing from a loaded checkpoint's position)."""
+        from .model import apply_constraints, compute_loss
+
+        X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)
+        y = as_labels(y, "Trainer.fit y", n=X.shape[0])
+        if validation is not None:
+            Xv = as_float_array(validation[0], "Trainer.fit validation X", ndim=2, dtype=self.model.dtype)
+            yv = as_labels(validation[1], "Trainer.fit validation y", n=Xv.shape[0])
+        n = X.shape[0]
+        steps_per_epoch = self.steps_per_epoch = 1 if self.full_batch else math.ceil(n / self.batch_size)
+        if self.schedule is not None:
+            lr = self.schedule if self.schedule_unit == "step" else PerEpoch(self.schedule, steps_per_epoch)
+            self.optimizer.lr = lr
+        bs = min(self.batch_size, n)
+        xbuf = np.empty((bs, X.shape[1]), dtype=X.dtype)
+        ybuf = np.empty(bs, dtype=np.int64)
+        eval_idx = self.rng_eval_indices(n)
+
+        def objective(Xb, yb):
+            return compute_loss(self.model, self.loss, Xb, yb, regularizer=self.regularizer,
+                                regularized_layers=self.regularized_layers)
+
+        self.stop_training = False
+        for cb in self.callbacks:
+            _call(cb, "on_train_begin", self)
+        try:
+            while self.epoch < self.epochs and not self.stop_training:
+                epoch_start = time.perf_counter()
+                for cb in self.callbacks:
+                    _call(cb, "on_epoch_begin", self, self.epoch)
+                if self.full_batch:
+                    self._full_batch_step(X, y, objective)
+                else:
+                    if self._position is None:
+                        self._position = (self.rng.permutation(n), 0)
+                    perm, start_batch = self._position
+                    for b in range(start_batch, steps_per_epoch):
+                        idx = perm[b * bs:(b + 1) * bs]
+                        Xb, yb = xbuf[:len(idx)], ybuf[:len(idx)]
+                        np.take(X, idx, axis=0, out=Xb)
+                        np.take(y, idx, out=yb)
+                        self._minibatch_step(Xb, yb, objective, apply_constraints)
+                        self._position = (perm, b + 1)
+                self._position = None
+                logs = self._end_of_epoch(X, y, eval_idx, validation and (Xv, yv), epoch_start)
+                self.epoch += 1
+                self._remember_good()
+                for cb in self.callbacks:
+                    _call(cb, "on_epoch_end", self, self.epoch - 1, logs)
+                if self.checkpoint is not None:
+                    self.save_checkpoint(self.checkpoint)
+        except KeyboardInterrupt:
+            self.history.stopped = "interrupted"
+            if self.checkpoint is not None:
+                self.save_checkpoint(self.checkpoint)
+            raise
+        except TrainingDiverged:
+            self.history.stopped = "diverged"
+            self._restore_good()
+            raise
+        for cb in self.callbacks:
+            _call(cb, "on_train_end", self, self.history)
+        return self.history
+
+    def rng_eval_indices(self, n: int) -> np.ndarray:
+        """A fixed subset of the training set on which per-epoch train accuracy is measured."""
+        if n <= self.train_eval_size:
+            return np.arange(n)
+        return np.random.default_rng(self.seed + 1).choice(n, self.train_eval_size, replace=False)
+
+    def _minibatch_step(self, Xb, yb, objective, apply_constraints) -> None:
+        for cb in self.callbacks:
+            _call(cb, "on_batch_begin", self, self.step)
+        data_loss, reg_loss = objective(Xb, yb)
+        self._check_finite(data_loss + reg_loss)
+        lr = self.current_lr()
+        measure = self.ratio_every and self.step % self.ratio_every == 0
+        if measure:
+            self._snapshot()
+        self.optimizer.step(self._params, self._grads)
+        if self.regularizer is not None:
+            apply_constraints(self.model, self.regularizer, self.regularized_layers)
+        if measure:
+            self._record_ratios()
+        self._log_step(data_loss, reg_loss, lr)
+
+    def _full_batch_step(self, X, y, objective) -> None:
+        from .model import apply_constraints
+
+        def closure():
+            data_loss, reg_loss = objective(X, y)
+            self._check_finite(data_loss + reg_loss)
+            return data_loss + reg_loss, self._grads
+
+        for cb in self.callbacks:
+            _call(cb, "on_batch_begin", self, self.step)
+        lr = self.current_lr()
+        self._snapshot()
+        self.optimizer.step(self._params, self._grads, closure=closure)
+        if self.regularizer is not None:
+            apply_constraints(self.model, self.regularizer, self.regularized_layers)
+        self._record_ratios()
+        data_loss, reg_loss = objective(X, y)
+        self._check_finite(data_loss + reg_loss)
+        self._log_step(data_loss, reg_loss, lr)
+
+    def _log_step(self, data_loss: float, reg_loss: float, lr: float) -> None:
+        h = self.history
+        h.loss.append(float(data_loss + reg_loss))
+        h.data_loss.append(float(data_loss))
+        h.reg_loss.append(float(reg_loss))
+        h.lr.append(float(lr))
+        logs = {"loss": h.loss[-1], "data_loss": h.data_loss[-1], "reg_loss": h.reg_loss[-1], "lr": h.lr[-1]}
+        self.step += 1
+        for cb in self.callbacks:
+            _call(cb, "on_batch_end", self, self.step - 1, logs)
+
+    def current_lr(self) -> float:
+        opt = self.optimizer
+        if hasattr(opt, "current"):
+            return float(opt.current("lr"))
+        return float(value_at(getattr(opt, "lr", float("nan")), getattr(opt, "steps", 0)))
+
+    def _check_finite(self, loss: float) -> None:
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"the loss became {loss} at step {self.step} (epoch {self.epoch}); the model keeps its last good "
+                "weights (and the last checkpoint is intact). Lower the learning rate (try 10x smaller), "
+                "check the data for NaN or huge values, or standardize the inputs")
+
+    def _snapshot(self) -> None:
+        if self._before is None:
+            self._before = [np.empty_like(p) for p in self._params]
+        for buf, p in zip(self._before, self._params):
+            np.copyto(buf, p)
+
+    def _record_ratios(self) -> None:
+        row = {"step": self.step}
+        for name, buf, p in zip(self._names, self._before, self._params):
+            weight = float(np.linalg.norm(buf))
+            np.subtract(p, buf, out=buf)
+            row[name] = float(np.linalg.norm(buf)) / weight if weight > 0 else float("nan")
+        self.history.ratios.append(row)
+
+    def _remember_good(self) -> None:
+        for good, p in zip(self._good, self._params):
+            np.copyto(good, p)
+
+    def _restore_good(self) -> None:
+        for good, p in zip(self._good, self._params):
+            np.copyto(p, good)
+
+    def _end_of_epoch(self, X, y, eval_idx, validation, started: float) -> dict:
+        logs = {"epoch": self.epoch, "train_acc": self._accuracy(X[eval_idx], y[eval_idx])}
+        if validation:
+            result = self.evaluate(*validation)
+            logs["val_acc"], logs["val_loss"] = result["accuracy"], result["loss"]
+        else:
+            logs["val_acc"] = logs["val_loss"] = None
+        logs["loss"] = float(np.mean(self.history.loss[-max(1, self._steps_this_epoch(X)):])) if self.history.loss else None
+        logs["lr"] = self.history.lr[-1] if self.history.lr else None
+        logs["seconds"] = time.perf_counter() - started
+        self.history.epochs.append(logs)
+        return logs
+
+    def _steps_this_epoch(self, X) -> int:
+        return 1 if self.full_batch else math.ceil(X.shape[0] / self.batch_size)
+
+    def _accuracy(self, X, y) -> float:
+        return float(np.mean(self.model.predict(X) == y))
+
+    def evaluate(self, X: Any, y: Any, batch_size: int = 1024) -> dict:
+        """Data loss and accuracy in inference mode: ``{"loss": ..., "accuracy": ..., "n": N}``."""
+        X = as_float_array(X, "Trainer.evaluate X", ndim=2, dtype=self.model.dtype)
+        y = as_labels(y, "Trainer.evaluate y", n=X.shape[0])
+        total, correct = 0.0, 0
+        for i in range(0, X.shape[0], batch_size):
+            scores = self.model.forward(X[i:i + batch_size], training=False)
+            total += self.loss.forward(scores, y[i:i + batch_size]) * len(scores)
+            correct += int(np.sum(np.argmax(scores, axis=1) == y[i:i + batch_size]))
+        return {"loss": total / X.shape[0], "accuracy": correct / X.shape[0], "n": int(X.shape[0])}
+
+    # -- checkpoints ----------------------------------------------------------
+    def save_checkpoint(self, path: str | Path) -> Path:
+        """Write model, optimizer state, generator states, history and position atomically."""
+        from .optim import flatten_state
+
+        arrays = {f"model/{k}": v for k, v in model_state(self.model).items()}
+        opt_arrays, opt_doc = flatten_state(self.optimizer.state_dict())
+        arrays.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
+        if self._position is not None:
+            arrays["position/perm"] = self._position[0]
+        doc = {
+            "format": "corenn-checkpoint", "version": CHECKPOINT_VERSION,
+            "model": self.model.config(), "optimizer": opt_doc,
+            "optimizer_spec": _spec_or_none(self.optimizer),
+            "epoch": self.epoch, "step": self.step, "seed": self.seed,
+            "batch": None if self._position is None else self._position[1],
+            "rng": self.rng.bit_generator.state, "layer_rngs": rng_states(self.model),
+            "history": self.history.to_dict(),
+        }
+        return save_arrays(path, arrays, doc)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore everything :meth:`save_checkpoint` wrote; :meth:`fit` then continues from there."""
+        from .optim import unflatten_state
+
+        arrays, doc = load_arrays(path, what="checkpoint")
+        if not isinstance(doc, dict) or doc.get("format") != "corenn-checkpoint":
+            raise InvalidFile(f"{path} is not a corenn checkpoint")
+        try:
+            load_model_state(self.model, {k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
+            self.optimizer.load_state_dict(unflatten_state(
+                {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}, doc["optimizer"]))
+            self.epoch, self.step = int(doc["epoch"]), int(doc["step"])
+            self.rng.bit_generator.state = doc["rng"]
+            set_rng_states(self.model, doc["layer_rngs"])
+            self.history = History.from_dict(doc["history"])
+            batch = doc.get("batch")
+            self._position = None if batch is None else (arrays["position/perm"], int(batch))
+        except InvalidFile:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidFile(f"checkpoint {path} does not match this model and optimizer ({exc}); "
+                              "resume with the run's own config") from exc
+        self._remember_good()
+
+
+def model_state(model: Any) -> dict[str, np.ndarray]:
+    """Every parameter and buffer of a model by name (the arrays themselves, not copies)."""
+    state = dict(model.named_parameters())
+    state.update({f"buffer:{k}": v for k, v in model.buffers().items()})
+    return state
+
+
+def load_model_state(model: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Copy saved arrays into a model's own parameters and buffers; shapes and dtypes must match."""
+    own = model_state(model)
+    missing, extra = sorted(set(own) - set(arrays)), sorted(set(arrays) - set(own))
+    if missing or extra:
+        raise ValueError(f"arrays missing: {missing}, unexpected: {extra}")
+    for name, target in own.items():
+        source = arrays[name]
+        if source.shape != target.shape or source.dtype != target.dtype:
+            raise ValueError(f"{name} is {source.dtype}{list(source.shape)} in the file but "
+                             f"{target.dtype}{list(target.shape)} in the model")
+        np.copyto(target, source)
+
+
+def rng_states(model: Any) -> list:
+    """The bit-generator state of every stochastic element of a model (None for the others)."""
+    return [el.rng.bit_generator.state if hasattr(el, "rng") else None for el in model.layers]
+
+
+def set_rng_states(model: Any, states: list) -> None:
+    if len(states) != len(model.layers):
+        raise ValueError(f"{len(states)} generator states for {len(model.layers)} layers")
+    for el, state in zip(model.layers, states):
+        if state is not None:
+            el.rng.bit_generator.state = state
+
+
+def _spec_or_none(component: Any) -> dict | None:
+    try:
+        return {"name": component.name, **hyperparameter_values(component)}
+    except Exception:
+        return None
+
+
+def _call(callback: Any, event: str, *args: Any) -> None:
+    method = getattr(callback, event, None)
+    if method is not None:
+        method(*args)
