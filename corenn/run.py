@@ -63,6 +63,8 @@ class RunConfig:
     batch_size: int = _doc("minibatch size", 64)
     seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0)
     callbacks: list = _doc("callback specs", [])
+    default_callbacks: bool = _doc("also run the callbacks that plugins switch on by default "
+                                   "(such as the training doctor and the figures)", True)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "config") -> RunConfig:
@@ -157,12 +159,25 @@ def build_model(cfg: RunConfig, num_features: int, num_classes: int):
                dropout=cfg.dropout, batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
 
 
+def default_callbacks() -> list[Any]:
+    """Instances of the registered callbacks whose class sets ``enabled_by_default = True``."""
+    from .registry import available, get
+
+    return [get("callback", name)() for name in available("callback")
+            if getattr(get("callback", name), "enabled_by_default", False)]
+
+
 def build_trainer(cfg: RunConfig, model: Any, *, checkpoint: Path | None = None, callbacks: Iterable[Any] = ()):
+    """A Trainer for ``cfg``: its callbacks, then the default ones (unless switched off), then ``callbacks``."""
     from .trainer import Trainer
 
+    chosen = [create("callback", c) for c in cfg.callbacks]
+    names = {getattr(c, "name", None) for c in chosen}
+    if cfg.default_callbacks:
+        chosen += [c for c in default_callbacks() if c.name not in names]
     return Trainer(model, loss=cfg.loss, optimizer=cfg.optimizer, regularizer=cfg.regularizer,
                    batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,
-                   callbacks=[*cfg.callbacks, *callbacks], schedule=cfg.schedule,
+                   callbacks=[*chosen, *callbacks], schedule=cfg.schedule,
                    schedule_unit=cfg.schedule_unit, checkpoint=checkpoint)
 
 
@@ -203,6 +218,7 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
     data, fitted = load_data(cfg)
     model = build_model(cfg, data.num_features, data.num_classes)
     trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)
+    trainer.run_folder = folder  # callbacks that write files (figures, reports) put them here
     if resume:
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
     else:

@@ -135,6 +135,7 @@ class Trainer:
         self.train_eval_size = train_eval_size
         self.history = History()
         self.stop_training = False
+        self.run_folder: Path | None = None
         self.epoch = 0
         self.step = 0
         self.steps_per_epoch = 0

@@ -34,9 +34,9 @@ def _field_option(a: attrs.Attribute) -> inspect.Parameter:
         annotation = Optional[list[str]]
         doc += " (repeat the option for several" + ("; or 128,64" if a.name == "hidden" else "") + ")"
         option = typer.Option(None, flag, help=doc, show_default=False)
-    elif a.name == "batchnorm":
+    elif a.name in ("batchnorm", "default_callbacks"):
         annotation = Optional[bool]
-        option = typer.Option(None, "--batchnorm/--no-batchnorm", help=doc, show_default=False)
+        option = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=doc, show_default=False)
     elif a.name in ("epochs", "batch_size", "seed"):
         annotation = Optional[int]
         option = typer.Option(None, flag, help=doc, show_default=False)
