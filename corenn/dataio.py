@@ -1,0 +1,230 @@
+"""Helpers that dataset plugins share: verified downloads, data folders, splits.
+
+A dataset plugin subclasses :class:`DatasetBase` and writes ``_load(rng)``;
+``load(seed=0, **overrides)`` then takes a seed (or a Generator) and optional
+hyperparameter overrides. The split helpers turn arrays into a
+:class:`corenn.Data` deterministically from the seed:
+
+    data = dataio.split_pool(X, y, classes, test_fraction=0.2, val_fraction=0.1, rng=rng)
+    data = dataio.split_train(X_train, y_train, X_test, y_test, classes, val_fraction=0.1, rng=rng)
+
+Downloads (:func:`download`) go to a temporary file beside the destination,
+are checked against the expected size and SHA-256, and only then renamed into
+place: a wrong checksum, a truncated transfer or a network error leaves
+nothing behind but a clear :class:`corenn.InvalidFile`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import http.client
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .arrays import as_generator
+from .component import component_name
+from .data import Data
+from .errors import InvalidFile, InvalidHyperparameter
+from .files import atomic_write
+
+#: environment variable naming the folder where datasets are kept by default
+DATA_HOME_VARIABLE = "CORENN_DATA"
+CHUNK = 1 << 20
+
+
+# -- datasets ---------------------------------------------------------------------------------------
+
+class DatasetBase:
+    """Base for dataset components: ``load(seed=0, **overrides)`` calls ``self._load(rng)``.
+
+    ``seed`` is an int (the same int gives the same arrays) or a
+    ``numpy.random.Generator``; ``overrides`` replace hyperparameters for this
+    call only (``load(seed=1, val_fraction=0.2)``).
+    """
+
+    def load(self, seed: Any = 0, **overrides: Any) -> Data:
+        if overrides:
+            return with_overrides(self, overrides).load(seed)
+        return self._load(as_generator(seed))
+
+    def _load(self, rng: np.random.Generator) -> Data:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def with_overrides(obj: Any, overrides: Mapping[str, Any]) -> Any:
+    """A copy of the attrs component ``obj`` with some hyperparameters replaced
+    (validated as at construction); an unknown name is an InvalidHyperparameter."""
+    names = {a.name for a in attrs.fields(type(obj)) if a.init}
+    for key, value in overrides.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InvalidHyperparameter(component_name(obj), key, value,
+                                        f"unknown hyperparameter; {hint}it takes: {', '.join(sorted(names))}")
+    return attrs.evolve(obj, **overrides)
+
+
+# -- splits -----------------------------------------------------------------------------------------
+
+def split_indices(y: np.ndarray, fraction: float, rng: np.random.Generator, *,
+                  stratify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(kept, held_out)`` that split ``range(len(y))``, with
+    ``round(fraction * len(y))`` held out, chosen by ``rng``.
+
+    With ``stratify`` each class gives its share (largest remainders settle the
+    rounding), so class proportions match in both parts. Both index arrays are
+    in a random order (classes mixed).
+    """
+    y = np.asarray(y)
+    n = len(y)
+    n_held = int(round(fraction * n))
+    if not stratify:
+        order = rng.permutation(n)
+        return order[n_held:], order[:n_held]
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    exact = counts * (n_held / n) if n else counts * 0.0
+    take = np.floor(exact).astype(np.int64)
+    short = n_held - int(take.sum())
+    if short > 0:  # largest fractional parts first; ties go to the larger class, then the lower label
+        order = np.lexsort((np.arange(len(classes)), -counts, -(exact - take)))
+        take[order[:short]] += 1
+    held, kept = [], []
+    for c in range(len(classes)):
+        members = rng.permutation(np.flatnonzero(inverse == c))
+        held.append(members[:take[c]])
+        kept.append(members[take[c]:])
+    held = np.concatenate(held) if held else np.zeros(0, np.int64)
+    kept = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    return rng.permutation(kept), rng.permutation(held)
+
+
+def split_train(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+                classes: Sequence[str], *, val_fraction: float, rng: np.random.Generator,
+                stratify: bool = True) -> Data:
+    """Data whose validation part is ``val_fraction`` of the training set (chosen by ``rng``)
+    and whose test part is the given test set, unchanged and in order."""
+    kept, held = split_indices(y_train, val_fraction, rng, stratify=stratify)
+    return Data(X_train[kept], y_train[kept], X_train[held], y_train[held], X_test, y_test, classes)
+
+
+def split_pool(X: np.ndarray, y: np.ndarray, classes: Sequence[str], *, test_fraction: float,
+               val_fraction: float, rng: np.random.Generator, stratify: bool = True) -> Data:
+    """Data from one pool of examples: ``test_fraction`` of it for testing, then
+    ``val_fraction`` of the rest for validation, the remainder for training."""
+    rest, test = split_indices(y, test_fraction, rng, stratify=stratify)
+    kept, val = split_indices(y[rest], val_fraction, rng, stratify=stratify)
+    train, val = rest[kept], rest[val]
+    return Data(X[train], y[train], X[val], y[val], X[test], y[test], classes)
+
+
+def unit_pixels(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """uint8 pixels (0..255) as float32 in [0, 1] (written into ``out`` when given)."""
+    return np.divide(pixels, np.float32(255), out=out, dtype=np.float32)
+
+
+# -- folders ----------------------------------------------------------------------------------------
+
+def data_home(name: str | None = None) -> Path:
+    """Where datasets live when no folder is given: ``$CORENN_DATA``, else
+    ``$XDG_CACHE_HOME/corenn``, else ``~/.cache/corenn`` (then ``/name``)."""
+    root = os.environ.get(DATA_HOME_VARIABLE)
+    if root:
+        base = Path(root).expanduser()
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corenn"
+    return base / name if name else base
+
+
+def locate(folder: str | os.PathLike, wanted: Mapping[str, Sequence[str]], *, dataset: str,
+           hint: str) -> dict[str, Path]:
+    """For each key of ``wanted``, the first of its file names present in ``folder``.
+
+    A missing folder, or missing files, raise :class:`InvalidFile` naming them
+    and ending with ``hint`` (where to get the data).
+    """
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise InvalidFile(f"{dataset}: data folder {str(folder)!r} does not exist; {hint}")
+    if not folder.is_dir():
+        raise InvalidFile(f"{dataset}: {str(folder)!r} is a file, not a folder holding the data files; {hint}")
+    found, missing = {}, []
+    for key, names in wanted.items():
+        path = next((folder / n for n in names if (folder / n).is_file()), None)
+        if path is None:
+            missing.append(" or ".join(names))
+        else:
+            found[key] = path
+    if missing:
+        raise InvalidFile(f"{dataset}: {str(folder)!r} lacks {'; '.join(missing)}; {hint}")
+    return found
+
+
+# -- downloads --------------------------------------------------------------------------------------
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, as 64 lower-case hex digits."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_url(filename: str, urls: Mapping[str, str], *, mirror: str | None = None,
+               variable: str | None = None) -> str:
+    """The URL to fetch ``filename`` from: ``mirror`` (a base URL) if given, else
+    the base URL in the environment variable ``variable`` if set, else ``urls[filename]``."""
+    base = mirror or (os.environ.get(variable) if variable else None)
+    if base:
+        return f"{base.rstrip('/')}/{filename}"
+    return urls[filename]
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str, size: int | None = None,
+             timeout: float = 60.0, what: str = "download", quiet: bool = False) -> Path:
+    """Fetch ``url`` into ``dest``, verified: the bytes go to a temporary file beside
+    ``dest``; only when their length (``size``, and the server's Content-Length)
+    and SHA-256 match is it renamed to ``dest``. Otherwise nothing is left and
+    :class:`InvalidFile` says what went wrong."""
+    dest = Path(dest)
+    expected = sha256.lower()
+    if not quiet:
+        mb = f" ({size / 1e6:.1f} MB)" if size else ""
+        print(f"corenn: downloading {url}{mb} to {dest}", file=sys.stderr)
+
+    def fetch(f) -> None:
+        digest, got = hashlib.sha256(), 0
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                announced = response.headers.get("Content-Length")
+                while chunk := response.read(CHUNK):
+                    digest.update(chunk)
+                    f.write(chunk)
+                    got += len(chunk)
+        except http.client.IncompleteRead as exc:
+            raise InvalidFile(f"{what}: {url} was truncated (the connection closed after "
+                              f"{got + len(exc.partial)} bytes); nothing was kept, try again") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = exc if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", None) or exc
+            raise InvalidFile(f"{what}: could not download {url}: {reason}; check the network or use a "
+                              "mirror, or put the files in the folder by hand") from exc
+        for promised, source in ((announced, "the server's Content-Length"), (size, "the official file")):
+            if promised is not None and int(promised) != got:
+                raise InvalidFile(f"{what}: {url} gave {got} bytes but {source} has {int(promised)}; the "
+                                  "transfer was truncated or the file is not the official one; nothing was kept")
+        actual = digest.hexdigest()
+        if actual != expected:
+            raise InvalidFile(f"{what}: {url} failed verification: SHA-256 {actual} differs from the official "
+                              f"{expected}; the file is corrupt or not the official one; nothing was kept")
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(dest, fetch)
