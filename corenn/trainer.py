@@ -217,7 +217,7 @@ class Trainer:
 
     def rng_eval_indices(self, n: int) -> np.ndarray:
         """A fixed subset of the training set on which per-epoch train accuracy is measured."""
-        if n <= self.train_eval_size:
+        if n <= self.train_eval_size or self.train_eval_size < 0:
             return np.arange(n)
         return np.random.default_rng(self.seed + 1).choice(n, self.train_eval_size, replace=False)
 
@@ -304,7 +304,8 @@ class Trainer:
             np.copyto(p, good)
 
     def _end_of_epoch(self, X, y, eval_idx, validation, started: float) -> dict:
-        logs = {"epoch": self.epoch, "train_acc": self._accuracy(X[eval_idx], y[eval_idx])}
+        train_acc = self._accuracy(X[eval_idx], y[eval_idx]) if len(eval_idx) else None
+        logs = {"epoch": self.epoch, "train_acc": train_acc}
         if validation:
             result = self.evaluate(*validation)
             logs["val_acc"], logs["val_loss"] = result["accuracy"], result["loss"]
