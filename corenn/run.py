@@ -190,15 +190,18 @@ class RunResult:
     trainer: Any = attrs.field(repr=False, default=None)
 
 
-def prepare_folder(folder: Path, *, resume: bool) -> None:
-    """Make sure the run folder can be written (and is not another run's, unless resuming)."""
+def check_folder(folder: Path, *, resume: bool) -> None:
+    """A new run needs a folder that holds no run yet; a resumed one needs its checkpoint."""
     if resume:
         if not (folder / CHECKPOINT_FILE).is_file():
             raise InvalidConfig(f"cannot resume {str(folder)!r}: it holds no {CHECKPOINT_FILE}")
-        return
-    if (folder / CHECKPOINT_FILE).exists():
+    elif (folder / CHECKPOINT_FILE).exists() or (folder / CONFIG_FILE).exists():
         raise InvalidConfig(f"run folder {str(folder)!r} already holds a run; resume it with "
                             f"'corenn train --resume {folder}' or choose another --out")
+
+
+def make_folder(folder: Path) -> None:
+    """Create the run folder and make sure it can be written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -210,11 +213,15 @@ def prepare_folder(folder: Path, *, resume: bool) -> None:
 
 def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
           callbacks: Iterable[Any] = ()) -> RunResult:
-    """Run ``cfg`` into ``folder`` (or resume the run there) and write the run files."""
+    """Run ``cfg`` into ``folder`` (or resume the run there) and write the run files.
+
+    Everything that can fail on bad input (the data, the components) is built
+    before the folder is touched, so a bad config leaves nothing behind.
+    """
     from .preprocessing import preprocessors_state
 
     folder = Path(folder)
-    prepare_folder(folder, resume=resume)
+    check_folder(folder, resume=resume)
     data, fitted = load_data(cfg)
     model = build_model(cfg, data.num_features, data.num_classes)
     trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)
@@ -222,6 +229,7 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
     if resume:
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
     else:
+        make_folder(folder)
         atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
         arrays, specs = preprocessors_state(fitted)
         save_arrays(folder / PREPROCESS_FILE, arrays, {"preprocess": specs, "classes": list(data.classes)})
