@@ -15,6 +15,8 @@ resumes exactly.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,7 +27,7 @@ import numpy as np
 
 from .arrays import as_float_array, as_labels
 from .component import hyperparameter_values, value_at
-from .errors import CorennError, InvalidFile
+from .errors import CorennError, InvalidFile, InvalidInput
 from .files import load_arrays, save_arrays
 from .registry import create
 
@@ -139,7 +141,7 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.steps_per_epoch = 0
-        self.full_batch = bool(getattr(self.optimizer, "full_batch", False))
+        self.full_batch = bool(getattr(self.optimizer, "needs_closure", False))  # e.g. lbfgs: full batch
         self.rng = np.random.default_rng(seed)
         model.reseed(self.rng.spawn(1)[0])
         self._params = model.parameters()
@@ -148,6 +150,7 @@ class Trainer:
         self._before = None  # buffers for update ratios, made on first use
         self._good = [np.array(p, copy=True) for p in self._params]
         self._position: tuple[np.ndarray, int] | None = None  # (permutation, next batch) of an interrupted epoch
+        self._interrupted = False
 
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
@@ -170,10 +173,25 @@ class Trainer:
         eval_idx = self.rng_eval_indices(n)
 
         def objective(Xb, yb):
-            return compute_loss(self.model, self.loss, Xb, yb, regularizer=self.regularizer,
-                                regularized_layers=self.regularized_layers)
+            try:
+                return compute_loss(self.model, self.loss, Xb, yb, regularizer=self.regularizer,
+                                    regularized_layers=self.regularized_layers)
+            except InvalidInput:
+                # the data was checked finite on entry: non-finite scores mean the weights blew up
+                if np.isfinite(self.model.forward(Xb, training=False)).all():
+                    raise
+                self._check_finite(float("nan"))
+                raise
 
         self.stop_training = False
+        with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective, apply_constraints)
+        for cb in self.callbacks:
+            _call(cb, "on_train_end", self, self.history)
+        return self.history
+
+    def _loop(self, X, y, validation, bs, xbuf, ybuf, eval_idx, objective, apply_constraints) -> None:
+        n, steps_per_epoch = X.shape[0], self.steps_per_epoch
         for cb in self.callbacks:
             _call(cb, "on_train_begin", self)
         try:
@@ -192,10 +210,13 @@ class Trainer:
                         Xb, yb = xbuf[:len(idx)], ybuf[:len(idx)]
                         np.take(X, idx, axis=0, out=Xb)
                         np.take(y, idx, out=yb)
-                        self._minibatch_step(Xb, yb, objective, apply_constraints)
+                        losses = self._minibatch_step(Xb, yb, objective, apply_constraints)
                         self._position = (perm, b + 1)
+                        self._log_step(*losses)
+                        if self._interrupted:
+                            raise KeyboardInterrupt
                 self._position = None
-                logs = self._end_of_epoch(X, y, eval_idx, validation and (Xv, yv), epoch_start)
+                logs = self._end_of_epoch(X, y, eval_idx, validation, epoch_start)
                 self.epoch += 1
                 self._remember_good()
                 for cb in self.callbacks:
@@ -211,9 +232,6 @@ class Trainer:
             self.history.stopped = "diverged"
             self._restore_good()
             raise
-        for cb in self.callbacks:
-            _call(cb, "on_train_end", self, self.history)
-        return self.history
 
     def rng_eval_indices(self, n: int) -> np.ndarray:
         """A fixed subset of the training set on which per-epoch train accuracy is measured."""
@@ -235,7 +253,7 @@ class Trainer:
             apply_constraints(self.model, self.regularizer, self.regularized_layers)
         if measure:
             self._record_ratios()
-        self._log_step(data_loss, reg_loss, lr)
+        return data_loss, reg_loss, lr
 
     def _full_batch_step(self, X, y, objective) -> None:
         from .model import apply_constraints
@@ -419,6 +437,30 @@ def _spec_or_none(component: Any) -> dict | None:
         return {"name": component.name, **hyperparameter_values(component)}
     except Exception:
         return None
+
+
+class _deferred_interrupts:
+    """Ctrl-C during training takes effect at the next batch boundary, so the
+    checkpoint it writes is consistent; a second Ctrl-C interrupts at once."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        self.previous = None
+
+    def __enter__(self):
+        self.trainer._interrupted = False
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.trainer._interrupted:
+            raise KeyboardInterrupt
+        self.trainer._interrupted = True
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def _call(callback: Any, event: str, *args: Any) -> None:
