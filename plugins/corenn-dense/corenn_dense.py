@@ -1,0 +1,78 @@
+"""The dense (fully connected) layer for corenn."""
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+import corenn
+from corenn import validators as v
+
+
+@corenn.component
+class Dense(corenn.Module):
+    """Fully connected layer: y = x W + b.
+
+    Shapes: x (N, in_features) -> y (N, out_features); ``params["W"]`` is
+    (in_features, out_features) (fan_in, fan_out), ``params["b"]`` is
+    (out_features,). Backward (contract section 4): dW = x^T dy, db = sum_n dy,
+    dx = dy W^T; the gradients are written into the same ``grads`` arrays every
+    step. W is drawn from the initializer ``weight_init`` (He by default, the
+    tutorial's choice for ReLU networks), b from ``bias_init`` (zeros), with a
+    generator made from ``seed``. Input of another float dtype is cast to the
+    layer's ``dtype``.
+    """
+
+    name = "dense"
+    #: the params a regularizer applies to: the weights, not the bias
+    regularized: ClassVar[tuple[str, ...]] = ("W",)
+    conformance_kwargs: ClassVar[dict] = {"in_features": 6, "out_features": 4}
+
+    in_features: int = corenn.hyperparameter(doc="width of the input (fan_in)", check=v.integer(1))
+    out_features: int = corenn.hyperparameter(doc="number of units, the width of the output (fan_out)",
+                                              check=v.integer(1))
+    weight_init: Any = corenn.hyperparameter("he", doc="initializer spec for W", check=v.spec_of("initializer"))
+    bias_init: Any = corenn.hyperparameter("zeros", doc="initializer spec for b", check=v.spec_of("initializer"))
+    dtype: str = corenn.hyperparameter("float32", doc="dtype of W and b (float32 or float64)",
+                                       check=v.one_of("float32", "float64"))
+    seed: int | None = corenn.hyperparameter(None, doc="seed of the initial draw (None: a fresh one)",
+                                             check=v.optional(v.integer(0)))
+
+    def __attrs_post_init__(self) -> None:
+        self.dtype = str(np.dtype(self.dtype))
+        rng = corenn.as_generator(self.seed)
+        shapes = {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
+        for key, field in (("W", "weight_init"), ("b", "bias_init")):
+            spec = getattr(self, field)
+            value = np.asarray(corenn.create("initializer", spec)(shapes[key], rng=rng, dtype=self.dtype),
+                               dtype=self.dtype)
+            if value.shape != shapes[key]:
+                raise corenn.InvalidHyperparameter("dense", field, spec,
+                                                   f"gave an array of shape {value.shape}, expected {shapes[key]}")
+            self.params[key] = np.ascontiguousarray(value)
+            self.grads[key] = np.zeros_like(self.params[key])
+        self.check_input = True  # Sequential turns this off: it checks the model input once
+        self._x = None
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        if self.check_input:
+            x = corenn.as_float_array(x, "dense.forward", ndim=2, dtype=self.dtype)
+            if x.shape[1] != self.in_features:
+                raise corenn.InvalidInput(
+                    f"dense: input has shape {x.shape} but the layer takes (N, {self.in_features}); "
+                    f"give {self.in_features} features per sample or build dense with in_features={x.shape[1]}")
+        self._x = x
+        y = x @ self.params["W"]
+        y += self.params["b"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._x is None:
+            raise corenn.InvalidInput("dense: backward() was called before forward()")
+        np.matmul(self._x.T, dy, out=self.grads["W"])
+        np.sum(dy, axis=0, out=self.grads["b"])
+        return dy @ self.params["W"].T
+
+
+@corenn.hookimpl
+def corenn_layers():
+    return [Dense]
