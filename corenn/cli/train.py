@@ -223,8 +223,11 @@ def predict_command(run: Path = typer.Argument(..., help="A run folder."),
 
 def _with_field_options(func):
     sig = inspect.signature(func)
-    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    params += [_field_option(a) for a in attrs.fields(RunConfig)]
+    fields = attrs.fields(RunConfig)
+    names = {a.name for a in fields}  # already added when the app is built a second time in one process
+    params = [p for p in sig.parameters.values()
+              if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name not in names]
+    params += [_field_option(a) for a in fields]
 
     func.__signature__ = sig.replace(parameters=params)
     return func
