@@ -32,8 +32,7 @@ class GELU(corenn.Module):
             t += 1
             t *= x
             t *= _SQRT_2_OVER_PI
-            np.tanh(t, out=t)
-            self._cdf = t  # holds tanh(u) here; Phi ~ (1 + t) / 2
+            self._tanh = np.tanh(t, out=t)  # Phi ~ (1 + tanh(u)) / 2
             cdf = (t + 1) * 0.5
         else:
             from scipy.special import erfc  # imported on first use: keeps `corenn list` fast
@@ -45,7 +44,7 @@ class GELU(corenn.Module):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self._x
         if self.approximate == "tanh":
-            t = self._cdf
+            t = self._tanh
             du = x * x  # du/dx = sqrt(2/pi) * (1 + 3 * 0.044715 x**2)
             du *= 3 * _CUBIC
             du += 1
