@@ -19,7 +19,7 @@ EXIT_BAD_INPUT = 2
 
 def build_app() -> typer.Typer:
     """The full app: the core's commands plus every plugin's ``corenn_commands``."""
-    from . import discover, train
+    from . import discover, scaffold, train
 
     app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False, rich_markup_mode="rich",
@@ -30,6 +30,7 @@ def build_app() -> typer.Typer:
         """corenn: neural network training techniques as plugins."""
 
     discover.register(app)
+    scaffold.register(app)
     train.register(app)
     reg = registry()
     for impl in reg.pm.hook.corenn_commands.get_hookimpls():
