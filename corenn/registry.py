@@ -208,6 +208,13 @@ class Registry:
             self.entries[key] = entry
         info.components.append(key)
 
+    def conflict_message(self, kind: str, name: str) -> str:
+        """Why (kind, name) is unavailable: the distributions that all register it."""
+        both = " and ".join(f"{e.distribution} {e.version} (entry point {e.plugin!r})"
+                            for e in self.conflicts[(kind, name)])
+        return (f"{kind} {name!r} is registered by both {both}; uninstall one, "
+                f"or switch one off with {DISABLE_VARIABLE}=<entry point>")
+
     # -- queries -------------------------------------------------------------
     def _check_kind(self, kind: str) -> None:
         if kind not in HOOK_OF_KIND:
@@ -223,9 +230,7 @@ class Registry:
         if key in self.entries:
             return self.entries[key]
         if key in self.conflicts:
-            both = " and ".join(f"{e.distribution} {e.version} (entry point {e.plugin!r})" for e in self.conflicts[key])
-            raise PluginError(f"{kind} {name!r} is registered by both {both}; uninstall one, "
-                              f"or switch one off with {DISABLE_VARIABLE}=<entry point>")
+            raise PluginError(self.conflict_message(kind, name))
         for info in self.plugins.values():
             if info.status == "failed" and name in (info.plugin, info.distribution.removeprefix("corenn-").replace("-", "_")):
                 raise PluginError(f"{kind} {name!r} comes from {info.distribution}, which failed to load: "

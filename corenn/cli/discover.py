@@ -49,6 +49,10 @@ def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {'
     if failed:
         console.print(f"[yellow]{len(failed)} plugin(s) failed to load: "
                       f"{', '.join(p.distribution for p in failed)}; see 'corenn plugins'[/yellow]")
+    reg = registry()
+    for k, n in sorted(reg.conflicts):
+        if k in kinds:
+            console.print(f"[yellow]left out: {reg.conflict_message(k, n)}[/yellow]", highlight=False)
 
 
 def info(kind: str = typer.Argument(..., help="Component kind."),
@@ -79,8 +83,13 @@ def info(kind: str = typer.Argument(..., help="Component kind."),
 def list_plugins(as_json: bool = JSON_OPTION) -> None:
     """Installed plugin distributions, what each registers, and any that failed."""
     infos = plugins()
+    conflicts = registry().conflicts
     if as_json:
-        print(json.dumps([p.to_dict() for p in infos], indent=2))
+        def clashes(p):
+            return [{"kind": k, "name": n, "distributions": [e.distribution for e in entries]}
+                    for (k, n), entries in sorted(conflicts.items()) if any(e.plugin == p.plugin for e in entries)]
+
+        print(json.dumps([{**p.to_dict(), "conflicts": clashes(p)} for p in infos], indent=2))
         return
     table = Table("entry point", "distribution", "version", "status", "registers", box=None, header_style="bold")
     for p in infos:
@@ -92,6 +101,8 @@ def list_plugins(as_json: bool = JSON_OPTION) -> None:
     for p in infos:
         if p.status == "failed":
             console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {p.error}", highlight=False)
+    for kind, name in sorted(conflicts):
+        console.print(f"[red]conflict[/red]: {registry().conflict_message(kind, name)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
