@@ -1,0 +1,424 @@
+"""What every optimizer and schedule plugin builds on.
+
+An optimizer plugin subclasses :class:`Optimizer`, declares its hyperparameters
+with ``corenn.hyperparameter(..., schedulable=True)`` (or the helpers
+:func:`learning_rate`, :func:`decay_rate`, :func:`epsilon`) and writes one method,
+``update``, for one parameter array::
+
+    @corenn.component
+    class SignSGD(Optimizer):
+        \"\"\"Sign descent: x -= lr * sign(dx).\"\"\"
+        name = "signsgd"
+        slot_names = ()          # state arrays per parameter (zeros at first), saved in checkpoints
+        scratch_count = 1        # work arrays per parameter, not saved
+        lr: float = learning_rate(0.01)
+
+        def update(self, x, dx, slots, scratch, hp):
+            (s,) = scratch
+            np.sign(dx, out=s)
+            s *= hp.lr
+            x -= s
+
+The base class does the rest: it checks the arrays, allocates every state slot
+(zeros, the parameter's shape and dtype) and scratch buffer once, on the first
+step, evaluates schedule-valued hyperparameters at :attr:`Optimizer.steps`
+(validating the value a schedule gives with the field's own rule), counts the
+steps and saves and loads the state.
+
+State layout (what :meth:`Optimizer.state_dict` returns; plain data)::
+
+    {"optimizer": "adam",                       # the registry name
+     "steps": 12,                               # steps taken so far
+     "params": {"shapes": [[1000, 1000], [1000]],   # the parameters' layout,
+                "dtypes": ["float32", "float32"]},  # or None before the first step
+     "slots": {"m": [array, array],             # one list per slot name, one array
+               "v": [array, array]},            # per parameter, in params order
+     "extra": {...}}                            # optimizer-specific (lbfgs: its
+                                                # history), arrays and JSON scalars
+
+Only numpy arrays, str, int, float, bool, None, lists and str-keyed dicts
+occur. :func:`flatten_state` splits such a state into ``{key: array}`` (for an
+``.npz``) and a JSON-able document that refers to the arrays by key;
+:func:`unflatten_state` puts it back together exactly.
+
+Schedules subclass :class:`Schedule` and write ``at(t)``; the base checks t.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .component import hyperparameter, hyperparameters, is_schedule
+from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
+from .validators import positive, unit_interval_open_right
+
+__all__ = [
+    "Optimizer", "Schedule", "flatten_state", "unflatten_state",
+    "learning_rate", "decay_rate", "epsilon", "moving_average", "adaptive_step", "STATE_ARRAY",
+]
+
+Closure = Callable[[], tuple[float, Sequence[np.ndarray]]]
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Optimizer:
+    """Base of optimizer components (use with ``@corenn.component``).
+
+    Class attributes a subclass sets: ``name``; ``slot_names`` (per-parameter
+    state arrays, zeros at the start, saved); ``scratch_count`` (per-parameter
+    work arrays, not saved); ``needs_closure`` (True for optimizers such as
+    L-BFGS that re-evaluate the loss). First-order optimizers implement
+    :meth:`update`; others override :meth:`_apply` (and :meth:`_extra_state` /
+    :meth:`_load_extra_state` for state beyond the slots).
+    """
+
+    name: ClassVar[str]
+    slot_names: ClassVar[tuple[str, ...]] = ()
+    scratch_count: ClassVar[int] = 0
+    needs_closure: ClassVar[bool] = False
+
+    def __attrs_pre_init__(self) -> None:
+        self.steps: int = 0
+        self._layout: list[tuple[tuple[int, ...], np.dtype]] | None = None
+        self._slots: dict[str, list[np.ndarray]] | None = None
+        self._bound: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] | None = None
+
+    # -- the public protocol ------------------------------------------------
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], closure: Closure | None = None) -> None:
+        """Update every array in ``params`` in place from ``grads`` (same order and shapes)."""
+        if closure is None and self.needs_closure:
+            raise InvalidInput(
+                f"{self.name}: step() needs a closure: a function that recomputes the loss at the current "
+                f"(updated in place) params and returns (loss, grads); call step(params, grads, closure)")
+        if closure is not None and not callable(closure):
+            raise InvalidInput(f"{self.name}: closure must be callable, got {type(closure).__name__}")
+        self._check_arrays(params, grads)
+        hp = self.values()
+        self._apply(params, grads, closure, hp)
+        self.steps += 1
+
+    def current(self, field: str) -> Any:
+        """The value hyperparameter ``field`` has at the current step counter
+        (a schedule evaluated at :attr:`steps`, checked against the field's rule)."""
+        attribute = self._fields().get(field)
+        if attribute is None:
+            raise InvalidHyperparameter(self.name, field, None,
+                                        f"unknown hyperparameter; {self.name} has: {', '.join(self._fields())}")
+        return self._value(attribute)
+
+    def values(self) -> SimpleNamespace:
+        """Every hyperparameter at the current step counter, as attributes (``hp.lr``)."""
+        return SimpleNamespace(**{name: self._value(a) for name, a in self._fields().items()})
+
+    def update(self, x: np.ndarray, dx: np.ndarray, slots: tuple[np.ndarray, ...],
+               scratch: tuple[np.ndarray, ...], hp: SimpleNamespace) -> None:
+        """Update one parameter array ``x`` in place from its gradient ``dx``.
+
+        ``slots`` holds this parameter's state arrays (in ``slot_names`` order),
+        ``scratch`` its work arrays, ``hp`` the hyperparameters at this step;
+        :attr:`steps` is the number of steps before this one.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement update() or _apply()")
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the state as plain data (see the module docstring for the layout)."""
+        layout = None
+        if self._layout is not None:
+            layout = {"shapes": [list(s) for s, _ in self._layout], "dtypes": [d.name for _, d in self._layout]}
+        slots = {k: [a.copy() for a in v] for k, v in (self._slots or {}).items()}
+        return {"optimizer": self.name, "steps": int(self.steps), "params": layout, "slots": slots,
+                "extra": self._extra_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a state returned by :meth:`state_dict` (exactly: the next
+        steps give the same numbers, bit for bit). A state that does not fit this
+        optimizer or its parameters is an :class:`InvalidInput` error."""
+        where = f"{self.name}: load_state_dict"
+        if not isinstance(state, Mapping):
+            raise InvalidInput(f"{where}: expected a mapping from state_dict(), got {type(state).__name__}")
+        missing = [k for k in ("steps", "slots") if k not in state]
+        if missing:
+            raise InvalidInput(f"{where}: the state lacks {missing}; pass what state_dict() returned")
+        owner = state.get("optimizer", self.name)
+        if owner != self.name:
+            raise InvalidInput(f"{where}: the state was saved by optimizer {owner!r}, not {self.name!r}")
+        steps = state["steps"]
+        if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 0:
+            raise InvalidInput(f"{where}: steps must be a non-negative integer, got {steps!r}")
+        layout = self._read_layout(state.get("params"), where)
+        slots = self._read_slots(state["slots"], layout, where)
+        if self._layout is not None and layout is not None and layout != self._layout:
+            raise InvalidInput(f"{where}: the state is for parameters {_describe(layout)}, but this optimizer "
+                               f"updates {_describe(self._layout)}")
+        extra = state.get("extra") or {}
+        if not isinstance(extra, Mapping):
+            raise InvalidInput(f"{where}: 'extra' must be a mapping, got {type(extra).__name__}")
+        self._load_extra_state(extra, layout, where)
+        self.steps = int(steps)
+        self._layout = layout
+        self._slots = slots if layout is not None else None
+        self._bound = None
+
+    # -- for subclasses -----------------------------------------------------
+    def _apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], closure: Closure | None,
+               hp: SimpleNamespace) -> None:
+        """One step over all parameters; the default calls :meth:`update` per array."""
+        if self._bound is None:
+            self._bind()
+        update = self.update
+        for x, dx, (slots, scratch) in zip(params, grads, self._bound):
+            update(x, dx, slots, scratch, hp)
+
+    def _extra_state(self) -> dict[str, Any]:
+        """State beyond the slots (arrays and JSON scalars); copies, not live arrays."""
+        return {}
+
+    def _load_extra_state(self, extra: Mapping[str, Any], layout, where: str) -> None:
+        """Check and take over what :meth:`_extra_state` returned (copying arrays)."""
+
+    # -- machinery ----------------------------------------------------------
+    @classmethod
+    def _fields(cls) -> dict[str, Any]:
+        cached = cls.__dict__.get("_field_cache")
+        if cached is None:
+            cached = {a.name: a for a in hyperparameters(cls)}
+            cls._field_cache = cached
+        return cached
+
+    def _value(self, attribute) -> Any:
+        value = getattr(self, attribute.name)
+        if is_schedule(value):
+            raw = value(self.steps)
+            if isinstance(raw, numbers.Real) and not isinstance(raw, bool):
+                raw = float(raw) if not isinstance(raw, numbers.Integral) else raw
+            if attribute.validator is not None:
+                try:
+                    attribute.validator(self, attribute, raw)
+                except InvalidHyperparameter as exc:
+                    raise InvalidHyperparameter(
+                        self.name, attribute.name, raw,
+                        f"{exc.rule} (the value its schedule {_schedule_text(value)} gives at step {self.steps})",
+                    ) from None
+            return raw
+        if isinstance(value, np.floating):
+            return float(value)
+        return value
+
+    def _check_arrays(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        layout = self._layout
+        if layout is not None and len(params) == len(layout) == len(grads):
+            for x, dx, (shape, dtype) in zip(params, grads, layout):
+                if not (type(x) is np.ndarray and type(dx) is np.ndarray and x.shape == shape == dx.shape
+                        and x.dtype == dtype == dx.dtype):
+                    break
+            else:
+                return
+        # first step, or something is off: look closely and say what
+        where = self.name
+        if not isinstance(params, Sequence) or not isinstance(grads, Sequence):
+            raise InvalidInput(f"{where}: params and grads must be lists of arrays, got "
+                               f"{type(params).__name__} and {type(grads).__name__}")
+        if len(params) != len(grads):
+            raise InvalidInput(f"{where}: {len(params)} params but {len(grads)} grads; they must pair up")
+        if not params:
+            raise InvalidInput(f"{where}: no parameters to update (params is empty)")
+        found = []
+        for i, (x, dx) in enumerate(zip(params, grads)):
+            if not isinstance(x, np.ndarray) or x.dtype not in _FLOATS:
+                raise InvalidInput(f"{where}: params[{i}] must be a float32 or float64 numpy array, got "
+                                   f"{type(x).__name__} {getattr(x, 'dtype', '')}".rstrip())
+            if not x.flags.writeable:
+                raise InvalidInput(f"{where}: params[{i}] is read-only; optimizers update params in place")
+            if not isinstance(dx, np.ndarray) or dx.shape != x.shape or dx.dtype != x.dtype:
+                raise InvalidInput(f"{where}: grads[{i}] must be an array like params[{i}] ({x.dtype} {x.shape}), "
+                                   f"got {getattr(dx, 'dtype', type(dx).__name__)} {getattr(dx, 'shape', '')}")
+            found.append((x.shape, x.dtype))
+        if layout is None:
+            self._layout = found
+            self._slots = {k: [np.zeros(s, d) for s, d in found] for k in self.slot_names}
+            self._bound = None
+        elif found != layout:
+            raise InvalidInput(f"{where}: the optimizer's state is for parameters {_describe(layout)}, but step() "
+                               f"got {_describe(found)}; use a fresh optimizer (or the matching state) for these")
+
+    def _bind(self) -> None:
+        """Per parameter: its slot arrays and (allocated once) scratch arrays."""
+        assert self._layout is not None and self._slots is not None
+        scratch = [tuple(np.empty(s, d) for _ in range(self.scratch_count)) for s, d in self._layout]
+        slots = [tuple(self._slots[k][i] for k in self.slot_names) for i in range(len(self._layout))]
+        self._bound = list(zip(slots, scratch))
+
+    def _read_layout(self, raw: Any, where: str):
+        if raw is None:
+            return None
+        try:
+            shapes = [tuple(int(n) for n in s) for s in raw["shapes"]]
+            dtypes = [np.dtype(d) for d in raw["dtypes"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"{where}: malformed 'params' layout ({exc}); pass what state_dict() returned") from None
+        if len(shapes) != len(dtypes) or any(d not in _FLOATS for d in dtypes):
+            raise InvalidInput(f"{where}: malformed 'params' layout: {raw!r}")
+        return list(zip(shapes, dtypes))
+
+    def _read_slots(self, raw: Any, layout, where: str) -> dict[str, list[np.ndarray]]:
+        if not isinstance(raw, Mapping) or (raw and set(raw) != set(self.slot_names)):
+            got = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
+            raise InvalidInput(f"{where}: {self.name} keeps the slots {list(self.slot_names)}, the state has {got}")
+        if layout is None:
+            if any(raw.values()):
+                raise InvalidInput(f"{where}: the state has slot arrays but no 'params' layout")
+            return {}
+        if set(raw) != set(self.slot_names):
+            raise InvalidInput(f"{where}: {self.name} keeps the slots {list(self.slot_names)}, the state has {sorted(raw)}")
+        slots = {}
+        for k in self.slot_names:
+            arrays = raw[k]
+            if not isinstance(arrays, Sequence) or len(arrays) != len(layout):
+                n = len(arrays) if isinstance(arrays, Sequence) else type(arrays).__name__
+                raise InvalidInput(f"{where}: slot {k!r} holds {n} arrays for {len(layout)} parameters")
+            slots[k] = []
+            for i, (a, (shape, dtype)) in enumerate(zip(arrays, layout)):
+                if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
+                    raise InvalidInput(f"{where}: slot {k!r}[{i}] is {getattr(a, 'dtype', type(a).__name__)} "
+                                       f"{getattr(a, 'shape', '')}, expected {dtype.name} {shape}")
+                slots[k].append(np.array(a, copy=True, order="C"))
+        return slots
+
+
+def _describe(layout) -> str:
+    return "[" + ", ".join(f"{d.name}{tuple(s)}" for s, d in layout) + "]"
+
+
+def _schedule_text(schedule: Any) -> str:
+    name = getattr(schedule, "name", None)
+    return repr(schedule) if name is None else name
+
+
+# -- the hyperparameters most optimizers have, with the rules the kit checks ------------------
+
+def learning_rate(default: float, doc: str = "learning rate (step size) > 0; a number or a schedule"):
+    """An ``lr`` field: > 0, schedulable."""
+    return hyperparameter(default, doc=doc, check=positive, schedulable=True)
+
+
+def decay_rate(default: float, doc: str):
+    """A momentum or moving-average rate (mu, decay, beta1, beta2): in [0, 1), schedulable."""
+    return hyperparameter(default, doc=doc, check=unit_interval_open_right, schedulable=True)
+
+
+def epsilon(default: float = 1e-8, doc: str = "added to the denominator to avoid dividing by zero (> 0)"):
+    """An ``eps`` field: > 0, schedulable."""
+    return hyperparameter(default, doc=doc, check=positive, schedulable=True)
+
+
+# -- in-place building blocks shared by the first-order optimizers -------------------
+
+def moving_average(avg: np.ndarray, value: np.ndarray, decay: float, scratch: np.ndarray, *,
+                   square: bool = False) -> None:
+    """``avg = decay*avg + (1-decay)*value`` (``value**2`` with ``square=True``), in place,
+    using ``scratch`` (same shape and dtype) as the only work array."""
+    if square:
+        np.multiply(value, value, out=scratch)
+        scratch *= 1.0 - decay
+    else:
+        np.multiply(value, 1.0 - decay, out=scratch)
+    avg *= decay
+    avg += scratch
+
+
+def adaptive_step(x: np.ndarray, direction: np.ndarray, second: np.ndarray, scratch: np.ndarray, lr: float,
+                  eps: float, *, second_scale: float = 1.0) -> None:
+    """``x -= lr * direction / (sqrt(second * second_scale) + eps)``, in place, with one
+    work array: the per-coordinate scaled step of AdaGrad, RMSProp and Adam."""
+    if second_scale == 1.0:
+        np.sqrt(second, out=scratch)
+    else:
+        np.multiply(second, second_scale, out=scratch)
+        np.sqrt(scratch, out=scratch)
+    scratch += eps
+    np.divide(direction, scratch, out=scratch)
+    scratch *= lr
+    x -= scratch
+
+
+# -- schedules --------------------------------------------------------------------------
+
+class Schedule:
+    """Base of schedule components (use with ``@corenn.component``): ``__call__(t)``
+    checks that t is an integer >= 0 and returns ``float(self.at(t))``."""
+
+    name: ClassVar[str]
+
+    def __call__(self, t: int) -> float:
+        if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 0:
+            raise InvalidInput(f"{self.name} schedule: t must be an integer step or epoch >= 0, got {t!r}")
+        return float(self.at(int(t)))
+
+    def at(self, t: int) -> float:
+        """The value at step (or epoch) t >= 0."""
+        raise NotImplementedError
+
+
+# -- checkpoints: state <-> (arrays, JSON document) -----------------------------------------
+
+#: the key that marks an array reference in the JSON document of :func:`flatten_state`
+STATE_ARRAY = "__array__"
+
+
+def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], Any]:
+    """Split a state (nested dicts/lists of arrays and JSON scalars) into
+    ``(arrays, document)``: ``arrays`` maps keys such as ``prefix + "slots/m/0"`` to
+    the arrays, ``document`` is JSON-able and holds ``{"__array__": key}`` where each
+    array was. :func:`unflatten_state` inverts it exactly."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(obj: Any, path: str) -> Any:
+        if isinstance(obj, np.ndarray):
+            if path in arrays:
+                raise ValueError(f"flatten_state: two arrays map to the key {path!r}")
+            if obj.dtype.hasobject:
+                raise ValueError(f"flatten_state: {path!r} has dtype object, which cannot be saved")
+            arrays[path] = obj
+            return {STATE_ARRAY: path}
+        if isinstance(obj, Mapping):
+            out = {}
+            for k, v in obj.items():
+                if not isinstance(k, str) or k == STATE_ARRAY:
+                    raise ValueError(f"flatten_state: key {k!r} at {path or '/'!r} must be a str other than {STATE_ARRAY!r}")
+                out[k] = walk(v, f"{path}/{k}" if path else f"{prefix}{k}")
+            return out
+        if isinstance(obj, (list, tuple)):
+            return [walk(v, f"{path}/{i}" if path else f"{prefix}{i}") for i, v in enumerate(obj)]
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        raise ValueError(f"flatten_state: {type(obj).__name__} at {path!r} is not plain data")
+
+    return arrays, walk(state, "")
+
+
+def unflatten_state(arrays: Mapping[str, np.ndarray], document: Any) -> Any:
+    """The state that :func:`flatten_state` split into ``(arrays, document)``.
+    A reference to an array that is not in ``arrays`` is an :class:`InvalidFile` error."""
+
+    def walk(obj: Any) -> Any:
+        if isinstance(obj, Mapping):
+            if STATE_ARRAY in obj:
+                key = obj[STATE_ARRAY]
+                if len(obj) != 1 or not isinstance(key, str):
+                    raise InvalidFile(f"optimizer state: malformed array reference {obj!r}")
+                if key not in arrays:
+                    raise InvalidFile(f"optimizer state: the array {key!r} is missing; the checkpoint is incomplete")
+                return np.asarray(arrays[key])
+            return {k: walk(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v) for v in obj]
+        return obj
+
+    return walk(document)

@@ -1,0 +1,90 @@
+"""Conformance checks for schedules, and a helper for testing a schedule's formula."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable
+
+from ..component import hyperparameter_values, hyperparameters
+from ..errors import CorennError, InvalidHyperparameter
+from ..registry import create, registry
+from ._kit import Subject, register_check
+
+HORIZON = 200  # the checks look at t = 0 .. HORIZON
+
+
+def expect_error(error: type[BaseException], call: Callable[[], object], failure: str) -> BaseException:
+    """Run ``call()``; return the ``error`` it raises, or fail with ``failure`` if it raises none."""
+    try:
+        call()
+    except error as exc:
+        return exc
+    raise AssertionError(failure)
+
+
+def _values(schedule, horizon: int = HORIZON) -> list[float]:
+    return [schedule(t) for t in range(horizon + 1)]
+
+
+def _numeric_fields(obj) -> dict[str, float]:
+    values = hyperparameter_values(obj)
+    return {k: v for k, v in values.items() if isinstance(v, numbers.Real) and not isinstance(v, bool)}
+
+
+@register_check("schedule")
+def check_finite_and_deterministic(subject: Subject) -> None:
+    """Real, finite values for t = 0..200; the same on a second call and from a second instance."""
+    first = _values(subject.make())
+    for t, v in enumerate(first):
+        assert isinstance(v, numbers.Real) and not isinstance(v, bool), f"t={t}: {v!r} is not a number"
+        assert math.isfinite(v), f"t={t}: value {v!r} is not finite"
+    again = subject.make()
+    assert _values(again) == first == _values(again), "the values differ between calls or instances"
+
+
+@register_check("schedule")
+def check_non_negative_from_non_negative_fields(subject: Subject) -> None:
+    """When every numeric hyperparameter is >= 0 (as for a learning rate), so is every value."""
+    schedule = subject.make()
+    if any(v < 0 for v in _numeric_fields(schedule).values()):
+        return
+    negative = [(t, v) for t, v in enumerate(_values(schedule)) if v < 0]
+    assert not negative, f"negative values from non-negative hyperparameters: {negative[:5]}"
+
+
+@register_check("schedule")
+def check_rejects_bad_fields(subject: Subject) -> None:
+    """NaN, infinity or a string for a numeric hyperparameter fail with InvalidHyperparameter."""
+    for field in _numeric_fields(subject.make()):
+        for bad in (math.nan, math.inf, "0.1"):
+            expect_error(InvalidHyperparameter, lambda: subject.make(**{field: bad}), f"{field}={bad!r} was accepted")
+
+
+@register_check("schedule")
+def check_rejects_bad_t(subject: Subject) -> None:
+    """t must be an integer >= 0: t = -1 and t = 0.5 are CorennErrors."""
+    schedule = subject.make()
+    for t in (-1, 0.5):
+        expect_error(CorennError, lambda: schedule(t), f"t={t!r} was accepted")
+
+
+@register_check("schedule")
+def check_rebuilds_from_its_values(subject: Subject) -> None:
+    """If registered: create() from hyperparameter_values() (as a saved config does) gives the same values."""
+    schedule = subject.make()
+    entry = registry().entries.get(("schedule", subject.name))
+    if entry is None or entry.cls is not subject.cls:
+        return
+    rebuilt = create("schedule", {"name": subject.name, **hyperparameter_values(schedule)})
+    assert _values(rebuilt) == _values(schedule), "the rebuilt schedule gives other values"
+    assert [a.name for a in hyperparameters(rebuilt)] == [a.name for a in hyperparameters(schedule)]
+
+
+def check_schedule_formula(schedule, formula: Callable[[int], float], ts: Iterable[int] = range(0, 60), *,
+                           rtol: float = 1e-12) -> None:
+    """Assert ``schedule(t)`` equals the hand-written ``formula(t)`` at every t in ``ts``."""
+    for t in ts:
+        got, want = schedule(t), formula(t)
+        assert math.isclose(got, want, rel_tol=rtol, abs_tol=rtol * 1e-3), \
+            f"{getattr(schedule, 'name', schedule)}: value {got!r} at t={t}, the formula gives {want!r}"
