@@ -34,13 +34,20 @@ def build_app() -> typer.Typer:
     train.register(app)
     reg = registry()
     for impl in reg.pm.hook.corenn_commands.get_hookimpls():
+        plugin_app = typer.Typer()
         try:
-            impl.function(app=app)
+            impl.function(app=plugin_app)
+            if plugin_app.registered_commands or plugin_app.registered_groups:
+                typer.main.get_command(plugin_app)  # resolve its signatures now: a broken plugin fails alone
         except Exception as exc:  # a broken plugin's commands must not break the CLI
             info = reg.plugins.get(impl.plugin_name)
             if info is not None:
                 reg._fail(info, exc)
-            print(f"warning: plugin {impl.plugin_name!r} could not add its commands: {exc}", file=sys.stderr)
+            print(f"warning: plugin {impl.plugin_name!r} could not add its commands: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        app.registered_commands += plugin_app.registered_commands
+        app.registered_groups += plugin_app.registered_groups
     return app
 
 
