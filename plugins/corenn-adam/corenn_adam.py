@@ -1,0 +1,41 @@
+"""Adam for corenn."""
+
+import corenn
+from corenn.optim import Optimizer, adaptive_step, decay_rate, epsilon, learning_rate, moving_average
+
+
+@corenn.component
+class Adam(Optimizer):
+    """Adam: momentum plus RMSProp's per-coordinate scaling, bias-corrected (the usual default).
+
+    Contract section 4: ``adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8)``,
+    with t counted from 1 (t = steps + 1)::
+
+        m = beta1 * m + (1 - beta1) * dx
+        v = beta2 * v + (1 - beta2) * dx**2
+        mhat = m / (1 - beta1**t);  vhat = v / (1 - beta2**t)
+        x -= lr * mhat / (sqrt(vhat) + eps)
+
+    State: m and v (zeros at the start), one each per parameter, its shape and dtype.
+    """
+
+    name = "adam"
+    slot_names = ("m", "v")
+    scratch_count = 1
+
+    lr: float = learning_rate(0.001)
+    beta1: float = decay_rate(0.9, doc="decay rate in [0, 1) of the gradient's moving average m")
+    beta2: float = decay_rate(0.999, doc="decay rate in [0, 1) of the squared gradient's moving average v")
+    eps: float = epsilon(1e-8, doc="added to sqrt(vhat) to avoid dividing by zero")
+
+    def update(self, x, dx, slots, scratch, hp):
+        (m, v), (s,) = slots, scratch
+        t = self.steps + 1
+        moving_average(m, dx, hp.beta1, s)
+        moving_average(v, dx, hp.beta2, s, square=True)
+        adaptive_step(x, m, v, s, hp.lr / (1.0 - hp.beta1**t), hp.eps, second_scale=1.0 / (1.0 - hp.beta2**t))
+
+
+@corenn.hookimpl
+def corenn_optimizers():
+    return [Adam]
