@@ -1,0 +1,138 @@
+"""``corenn search``: the command over :func:`corenn_search.search` and :func:`corenn_search.show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from .runner import SearchResult, search, show
+from .space import Param, SearchError, Trial, _run_config, _show
+
+
+def command():
+    """The ``search`` command: its own options plus every RunConfig option of ``corenn train``."""
+
+    import typer
+    from corenn.cli.train import _with_field_options, options_to_config
+
+    def search_command(
+        config: Optional[Path] = typer.Argument(None, help="TOML run config (options override it)."),
+        param: Optional[list[str]] = typer.Option(
+            None, "--param", "-p", help="PATH=DIST:RANGE to search, e.g. optimizer.lr=log:1e-5..1e-2, "
+            "regularizer.strength=log:1e-6..1e-1, dropout=uniform:0.3..0.9, epochs=int:2..8, "
+            "activation=choice:relu|tanh (repeat for several)."),
+        trials: int = typer.Option(20, "--trials", min=1, help="Trials per stage."),
+        stages: int = typer.Option(1, "--stages", min=1, help="2: a coarse stage, then a fine stage whose ranges "
+                                   "narrow around the best coarse trials."),
+        fine_epochs: Optional[int] = typer.Option(None, "--fine-epochs", min=1, help="Epochs of the trials after "
+                                                  "the first stage (default: --epochs)."),
+        workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Processes of the local pool "
+                                              "(0: trials in this process) (default: one per core)."),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the trials on the Dask cluster "
+                                                "of this scheduler, e.g. tcp://10.0.0.5:8786."),
+        connect_timeout: float = typer.Option(5.0, "--connect-timeout", help="Seconds to wait for the scheduler."),
+        storage: Optional[Path] = typer.Option(None, "--storage", help="SQLite file of the trials "
+                                               "(default: OUT/search.sqlite)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Search folder: storage, figure, best.toml "
+                                           "(default: searches/<dataset>-<hash of the search>)."),
+        force_new: bool = typer.Option(False, "--force-new", help="Discard what the storage holds and start over."),
+        show_path: Optional[Path] = typer.Option(None, "--show", help="Print the table of a stored search "
+                                            "(its storage file or folder), finished or not, and exit."),
+        top: int = typer.Option(20, "--top", min=1, help="Rows of the ranked table."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+        **fields: Any) -> None:
+        """Random hyperparameter search, coarse to fine, resumable; local processes or a Dask cluster."""
+        from corenn.run import read_config
+        from rich.console import Console
+
+        console = Console()
+        if not console.is_terminal:  # a log file or a pipe: room for every column
+            console = Console(width=160)
+        if show_path is not None:
+            if config is not None or param or any(v is not None for v in fields.values()):
+                raise SearchError("--show prints a stored search; give it without a config or search options")
+            result = show(show_path)
+            _report(console, result, top, ran=None)
+            return
+        base = read_config(config) if config is not None else {}
+        cfg = _run_config().from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        bar = _Progress(trials, stages) if progress else None
+        try:
+            result = search(cfg, param or [], trials=trials, stages=stages, fine_epochs=fine_epochs, workers=workers,
+                            scheduler=scheduler, connect_timeout=connect_timeout, storage=storage, out=out,
+                            force_new=force_new, on_trial=bar.trial if bar else None,
+                            on_stage=bar.stage if bar else _announce(console))
+        except KeyboardInterrupt as exc:
+            if bar:
+                bar.close()
+            where = getattr(exc, "storage", None) or "the storage"
+            console.print(f"interrupted: every finished trial is stored in {where}; run the same command again "
+                          "to continue", highlight=False)
+            raise typer.Exit(130) from None
+        finally:
+            if bar:
+                bar.close()
+        _report(console, result, top, ran=result.ran)
+
+    return _with_field_options(search_command)
+
+
+def _announce(console):
+    def on_stage(stage: int, space: list[Param], epochs: int) -> None:
+        console.print(f"stage {stage + 1}: " + ", ".join(str(p) for p in space) + f" ({epochs} epochs)",
+                      highlight=False)
+    return on_stage
+
+
+class _Progress:
+    """A rich progress bar per stage, with the best validation accuracy so far."""
+
+    def __init__(self, trials: int, stages: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("best val acc {task.fields[best]}"), TimeElapsedColumn(),
+                                 console=Console(stderr=True))
+        self.trials, self.stages, self.task, self.best = trials, stages, None, None
+        self.started = False
+
+    def stage(self, stage: int, space: list[Param], epochs: int) -> None:
+        if not self.started:
+            self.progress.start()
+            self.started = True
+        self.progress.console.print(f"stage {stage + 1}/{self.stages}: " + ", ".join(str(p) for p in space) +
+                                    f" ({epochs} epochs)", highlight=False)
+        self.task = self.progress.add_task(f"stage {stage + 1}/{self.stages}", total=self.trials, best="-")
+
+    def trial(self, trial: Trial, _: Any) -> None:
+        if trial.ok and (self.best is None or trial.val_acc > self.best):
+            self.best = trial.val_acc
+        self.progress.update(self.task, advance=1, best="-" if self.best is None else f"{self.best:.4f}")
+
+    def close(self) -> None:
+        if self.started:
+            self.progress.stop()
+            self.started = False
+
+
+def _report(console, result: SearchResult, top: int, ran: int | None) -> None:
+    console.print(result.table(top))
+    if ran is not None:
+        console.print(f"ran {ran} trials this time; storage: {result.storage}", highlight=False)
+    if result.importance:
+        console.print("importance (rank correlation with val acc): " +
+                      ", ".join(f"{k} {v:.2f}" for k, v in sorted(result.importance.items(), key=lambda kv: -kv[1])),
+                      highlight=False)
+    best = result.best
+    if best is not None:
+        values = ", ".join(f"{k}={_show(v)}" for k, v in best.params.items())
+        console.print(f"best: val acc {best.val_acc:.4f} (stage {best.stage + 1}, trial {best.index}): {values}",
+                      highlight=False)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if result.figure is not None:
+        console.print(f"figure: {result.figure}", highlight=False)
+    if result.best_config is not None:
+        console.print(f"best config: {result.best_config} (train it longer: corenn train {result.best_config} "
+                      "--epochs 30)", highlight=False)
