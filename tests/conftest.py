@@ -1,4 +1,4 @@
-"""Shared fixtures: one temporary virtual environment for the tests that install plugins.
+"""Shared fixtures: uv, and one temporary virtual environment for the tests that install plugins.
 
 The project's own ``.venv`` never sees the distributions under
 ``tests/external_plugins/`` or the ones ``corenn new-plugin`` renders: they are
@@ -30,11 +30,6 @@ BIN = "Scripts" if os.name == "nt" else "bin"
 collect_ignore_glob = ["external_plugins/*"]
 
 
-def find_uv() -> str | None:
-    local = ROOT / ".tools" / BIN / ("uv.exe" if os.name == "nt" else "uv")
-    return str(local) if local.exists() else shutil.which("uv")
-
-
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for commands run in the temporary venv: none of the
     project venv's variables, no plugins switched off, wide tables."""
@@ -45,47 +40,53 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+class Uv:
+    """The uv executable; :meth:`run` tries offline (uv's cache) first, then with the network."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def run(self, command: str, *args: str, network: bool = True, cwd: Path = ROOT) -> str:
+        errors = []
+        for extra in (["--offline"], []) if network else (["--offline"],):
+            proc = subprocess.run([self.path, command, *extra, *args], capture_output=True, text=True,
+                                  env=clean_env(), cwd=cwd)
+            if proc.returncode == 0:
+                return proc.stdout
+            errors.append(proc.stderr.strip())
+        pytest.fail(f"uv {command} {' '.join(args)} failed:\n" + "\n---\n".join(errors))
+
+
+@pytest.fixture(scope="session")
+def uv() -> Uv:
+    local = ROOT / ".tools" / BIN / ("uv.exe" if os.name == "nt" else "uv")
+    path = str(local) if local.exists() else shutil.which("uv")
+    if path is None:
+        pytest.skip("uv not found (python3 dev.py installs it into .tools/)")
+    return Uv(path)
+
+
 class PluginEnv:
     """A virtual environment with corenn and corenn-relu (editable) and pytest."""
 
-    def __init__(self, path: Path, uv: str):
+    def __init__(self, path: Path, uv: Uv):
         self.path, self.uv = path, uv
         self.bin = path / BIN
         self.python = str(self.bin / "python")
 
-    def uv_run(self, *args: str, network_fallback: bool = True) -> None:
-        """``uv <args>`` offline first (uv's cache), then, if that fails, with the network."""
-        tries = [["--offline"], []] if network_fallback else [["--offline"]]
-        errors = []
-        for extra in tries:
-            proc = subprocess.run([self.uv, *args[:2], *extra, *args[2:]], capture_output=True, text=True,
-                                  env=clean_env(), cwd=ROOT)
-            if proc.returncode == 0:
-                return
-            errors.append(proc.stderr.strip())
-        pytest.fail(f"uv {' '.join(args)} failed:\n" + "\n---\n".join(errors))
-
     def install(self, *requirements: str) -> None:
-        self.uv_run("pip", "install", "--quiet", "--python", self.python, *requirements)
+        self.uv.run("pip", "install", "--quiet", "--python", self.python, *requirements)
 
     def uninstall(self, *names: str) -> None:
-        self.uv_run("pip", "uninstall", "--quiet", "--python", self.python, *names, network_fallback=False)
+        self.uv.run("pip", "uninstall", "--quiet", "--python", self.python, *names, network=False)
 
-    def run(self, *args: str, check: bool = False, **env: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
         """Run ``<venv>/bin/<args[0]> args[1:]``; ``env`` adds environment variables."""
-        proc = subprocess.run([str(self.bin / args[0]), *args[1:]], capture_output=True, text=True,
-                              env=clean_env(**env), cwd=self.path)
-        if check and proc.returncode != 0:
-            pytest.fail(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-        return proc
+        return subprocess.run([str(self.bin / args[0]), *args[1:]], capture_output=True, text=True,
+                              env=clean_env(**env), cwd=cwd or self.path)
 
     def corenn(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         return self.run("corenn", *args, **env)
-
-    def corenn_json(self, *args: str, **env: str):
-        proc = self.corenn(*args, "--json", **env)
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
 
     def python_c(self, code: str, **env: str) -> subprocess.CompletedProcess:
         return self.run("python", "-c", code, **env)
@@ -125,32 +126,25 @@ def error(call):
 
 
 @pytest.fixture(scope="session")
-def plugin_env():
+def plugin_env(uv):
     """One temporary environment per session: corenn and corenn-relu (editable), pytest, and the
     three distributions under tests/external_plugins/ (softsign, broken, relu_clone)."""
-    uv = find_uv()
-    if uv is None:
-        pytest.skip("uv not found (python3 dev.py installs it into .tools/)")
     # A folder of its own (not pytest's numbered tmp folders, which a concurrent pytest run may prune).
     base = Path(tempfile.mkdtemp(prefix="corenn-plugin-env-"))
     try:
-        yield from _build(base, uv)
+        env = PluginEnv(base / "venv", uv)
+        uv.run("venv", "--quiet", "--python", sys.executable, str(env.path), network=False)
+        lock = base / "pylock.toml"
+        exported = subprocess.run([uv.path, "export", "--frozen", "--quiet", "--format", "pylock.toml",
+                                   "--package", "corenn", "--no-emit-workspace", "--group", "dev", "-o", str(lock)],
+                                  capture_output=True, text=True, env=clean_env(), cwd=ROOT)
+        if exported.returncode == 0:  # the locked versions, from the cache dev.py filled
+            env.install("--preview-features", "pylock", "-r", str(lock))
+        else:  # an older uv: let it resolve
+            env.install("pytest")
+        externals = sorted(d for d in EXTERNAL.iterdir() if (d / "pyproject.toml").exists())
+        env.install("-e", str(ROOT), "-e", str(ROOT / "plugins" / "corenn-relu"),
+                    *(arg for d in externals for arg in ("-e", str(d))))
+        yield env
     finally:
         shutil.rmtree(base, ignore_errors=True)
-
-
-def _build(base: Path, uv: str):
-    env = PluginEnv(base / "venv", uv)
-    env.uv_run("venv", "--quiet", "--python", sys.executable, str(env.path), network_fallback=False)
-    lock = base / "pylock.toml"
-    exported = subprocess.run([uv, "export", "--frozen", "--quiet", "--format", "pylock.toml", "--package", "corenn",
-                               "--no-emit-workspace", "--group", "dev", "-o", str(lock)],
-                              capture_output=True, text=True, env=clean_env(), cwd=ROOT)
-    if exported.returncode == 0:  # the locked versions, from the cache dev.py filled
-        env.install("--preview-features", "pylock", "-r", str(lock))
-    else:  # an older uv: let it resolve
-        env.install("pytest")
-    env.install("-e", str(ROOT), "-e", str(ROOT / "plugins" / "corenn-relu"),
-                *(arg for d in sorted(EXTERNAL.iterdir()) if (d / "pyproject.toml").exists()
-                  for arg in ("-e", str(d))))
-    yield env
