@@ -23,10 +23,14 @@ class InvalidSpec(CorennError, ValueError):
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, quote, start = [], 0, None, 0
+    parts, depth, quote, start, escaped = [], 0, None, 0, False
     for i, ch in enumerate(text):
         if quote:
-            if ch == quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True  # 'it\'s': the next character cannot close the string
+            elif ch == quote:
                 quote = None
         elif ch in "'\"":
             quote = ch
@@ -43,13 +47,17 @@ def _split_top_level(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _literal(text: str) -> Any:
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         if _NAME.match(text):
             return text  # a bare word is a string: mode=fan_avg
-        raise InvalidSpec(f"cannot read the value {text!r}: use a Python literal (number, 'string', True, None, [..], {{..}})") from None
+        raise InvalidSpec(f"cannot read the value {_short(text)!r}: use a Python literal (number, 'string', True, None, [..], {{..}})") from None
 
 
 def parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
