@@ -91,13 +91,14 @@ class Sequential:
                 if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
                     g = grads[key] = np.zeros_like(p)
                 self._slots.append((i, key, p, g))
-            if hasattr(el, "check_input"):
-                el.check_input = False  # the model checks its input once, in forward()
         self.in_features = _declared_width(self.layers[0])
         self.out_features: int | None = None
         self._widths: list[int | None] = [None] * len(self.layers)  # output width of each element
         if self.in_features is not None:
             self._trace(np.zeros((2, self.in_features), self._dtype))
+        for el in self.layers:
+            if hasattr(el, "check_input"):
+                el.check_input = False  # the model checks its input once, in forward(); layers need not
         self._reg_scratch: dict[tuple[int, str], np.ndarray] = {}
         if seed is not None:
             self.reseed(seed)
@@ -447,11 +448,18 @@ def _activation(spec: Any, dtype: str) -> Any:
     return act
 
 
+_ACCEPTS_OUT: dict[type, bool] = {}
+
+
 def _accepts_out(regularizer: Any) -> bool:
-    try:
-        return "out" in inspect.signature(regularizer.gradient).parameters
-    except (TypeError, ValueError):
-        return False
+    """Whether ``regularizer.gradient`` takes ``out=`` (looked up once per class)."""
+    cls = type(regularizer)
+    if cls not in _ACCEPTS_OUT:
+        try:
+            _ACCEPTS_OUT[cls] = "out" in inspect.signature(regularizer.gradient).parameters
+        except (TypeError, ValueError):
+            _ACCEPTS_OUT[cls] = False
+    return _ACCEPTS_OUT[cls]
 
 
 def compute_loss(model: Sequential, loss: Any, X: Any, y: Any, *, regularizer: Any = None,
