@@ -332,14 +332,16 @@ def moving_average(avg: np.ndarray, value: np.ndarray, decay: float, scratch: np
 
 
 def adaptive_step(x: np.ndarray, direction: np.ndarray, second: np.ndarray, scratch: np.ndarray, lr: float,
-                  eps: float, *, second_scale: float = 1.0) -> None:
-    """``x -= lr * direction / (sqrt(second * second_scale) + eps)``, in place, with one
-    work array: the per-coordinate scaled step of AdaGrad, RMSProp and Adam."""
-    if second_scale == 1.0:
-        np.sqrt(second, out=scratch)
-    else:
-        np.multiply(second, second_scale, out=scratch)
-        np.sqrt(scratch, out=scratch)
+                  eps: float) -> None:
+    """``x -= lr * direction / (sqrt(second) + eps)``, in place, with one work array:
+    the per-coordinate scaled step of AdaGrad, RMSProp and Adam.
+
+    Adam's bias correction fits this form exactly: ``lr * mhat / (sqrt(vhat) + eps)``
+    is ``lr' * m / (sqrt(v) + eps')`` with ``c = sqrt(1 - beta2**t)``,
+    ``lr' = lr * c / (1 - beta1**t)`` and ``eps' = eps * c`` (Kingma and Ba, section 2),
+    which saves two passes over the arrays.
+    """
+    np.sqrt(second, out=scratch)
     scratch += eps
     np.divide(direction, scratch, out=scratch)
     scratch *= lr

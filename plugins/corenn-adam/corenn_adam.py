@@ -1,5 +1,7 @@
 """Adam for corenn."""
 
+import math
+
 import corenn
 from corenn.optim import Optimizer, adaptive_step, decay_rate, epsilon, learning_rate, moving_average
 
@@ -33,7 +35,8 @@ class Adam(Optimizer):
         t = self.steps + 1
         moving_average(m, dx, hp.beta1, s)
         moving_average(v, dx, hp.beta2, s, square=True)
-        adaptive_step(x, m, v, s, hp.lr / (1.0 - hp.beta1**t), hp.eps, second_scale=1.0 / (1.0 - hp.beta2**t))
+        c = math.sqrt(1.0 - hp.beta2**t)  # bias corrections folded into lr and eps (see adaptive_step)
+        adaptive_step(x, m, v, s, hp.lr * c / (1.0 - hp.beta1**t), hp.eps * c)
 
 
 @corenn.hookimpl
