@@ -47,7 +47,8 @@ class RunConfig:
     """Every choice of a training run. Component values are specs: ``"adam:lr=1e-3"`` or mappings."""
 
     dataset: Any = _doc("dataset spec", "digits")
-    preprocess: list = _doc("preprocessor specs, fitted on the training split only, applied in order", ["standardize"])
+    preprocess: list = _doc("preprocessor specs, fitted on the training split only, applied in order",
+                            ["mean_subtraction"])
     hidden: list = _doc("hidden layer widths of the MLP", [128, 64])
     activation: Any = _doc("activation spec", "relu")
     init: Any = _doc("weight initializer spec", "he")

@@ -357,7 +357,7 @@ class Trainer:
         """Write model, optimizer state, generator states, history and position atomically."""
         from .optim import flatten_state
 
-        arrays = {f"model/{k}": v for k, v in model_state(self.model).items()}
+        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         opt_arrays, opt_doc = flatten_state(self.optimizer.state_dict())
         arrays.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
         if self._position is not None:
@@ -381,7 +381,7 @@ class Trainer:
         if not isinstance(doc, dict) or doc.get("format") != "corenn-checkpoint":
             raise InvalidFile(f"{path} is not a corenn checkpoint")
         try:
-            load_model_state(self.model, {k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
+            self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
             self.optimizer.load_state_dict(unflatten_state(
                 {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}, doc["optimizer"]))
             self.epoch, self.step = int(doc["epoch"]), int(doc["step"])
@@ -396,27 +396,6 @@ class Trainer:
             raise InvalidFile(f"checkpoint {path} does not match this model and optimizer ({exc}); "
                               "resume with the run's own config") from exc
         self._remember_good()
-
-
-def model_state(model: Any) -> dict[str, np.ndarray]:
-    """Every parameter and buffer of a model by name (the arrays themselves, not copies)."""
-    state = dict(model.named_parameters())
-    state.update({f"buffer:{k}": v for k, v in model.buffers().items()})
-    return state
-
-
-def load_model_state(model: Any, arrays: dict[str, np.ndarray]) -> None:
-    """Copy saved arrays into a model's own parameters and buffers; shapes and dtypes must match."""
-    own = model_state(model)
-    missing, extra = sorted(set(own) - set(arrays)), sorted(set(arrays) - set(own))
-    if missing or extra:
-        raise ValueError(f"arrays missing: {missing}, unexpected: {extra}")
-    for name, target in own.items():
-        source = arrays[name]
-        if source.shape != target.shape or source.dtype != target.dtype:
-            raise ValueError(f"{name} is {source.dtype}{list(source.shape)} in the file but "
-                             f"{target.dtype}{list(target.shape)} in the model")
-        np.copyto(target, source)
 
 
 def rng_states(model: Any) -> list:

@@ -4,7 +4,6 @@ import numpy as np
 
 import corenn
 from corenn import validators as v
-from corenn.trainer import model_state
 
 
 @corenn.component
@@ -27,7 +26,7 @@ class EarlyStopping:
 
     def on_train_begin(self, trainer) -> None:
         self.best, self.best_epoch, self.waited = -np.inf, None, 0
-        self._model_state = model_state(trainer.model) if self.restore_best else {}
+        self._model_state = trainer.model.state_dict() if self.restore_best else {}
         self._best = {k: np.empty_like(a) for k, a in self._model_state.items()}
         self.stopped_epoch = None
 
