@@ -9,6 +9,7 @@ changing ``CORENN_DISABLE_PLUGINS``).
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as metadata
 import inspect
 import os
@@ -94,6 +95,13 @@ class PluginInfo:
                 "components": [{"kind": k, "name": n} for k, n in self.components]}
 
 
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> Mapping[str, list[str]]:
+    """Top-level module -> distributions; it scans every installed distribution, so
+    it is read once (:func:`reload` reads it again)."""
+    return metadata.packages_distributions()
+
+
 def _summary(cls: type) -> str:
     doc = (cls.__doc__ or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
@@ -137,7 +145,7 @@ class Registry:
                 continue
             try:
                 module = ep.load()
-                self.pm.register(module, name=ep.name)
+                self._register_hooks(module, ep.name)
             except Exception as exc:  # a broken plugin must not break the others
                 self._fail(info, exc)
                 continue
@@ -151,7 +159,7 @@ class Registry:
         info = PluginInfo(name, distribution or f"{module} (in-process)", "", module)
         self.plugins[name] = info
         try:
-            self.pm.register(plugin, name=name)
+            self._register_hooks(plugin, name)
         except Exception as exc:
             self._fail(info, exc)
             raise PluginError(f"plugin {name!r} cannot be registered: {_describe_exception(exc)}") from exc
@@ -159,6 +167,20 @@ class Registry:
         if info.status == "failed":
             raise PluginError(f"plugin {name!r} failed: {info.error}") from info.exception
         return info
+
+    def _register_hooks(self, plugin: Any, name: str) -> None:
+        """Register with pluggy; a function named like a hook that does not exist
+        (``corenn_activation`` for ``corenn_activations``) is an error, not silence."""
+        self.pm.register(plugin, name=name)
+        unknown = sorted(h.name for h in self.pm.get_hookcallers(plugin) or () if not h.has_spec())
+        if unknown:
+            import difflib
+
+            self.pm.unregister(plugin, name=name)
+            hooks = sorted(n for n in dir(hookspecs) if n.startswith("corenn_"))
+            close = difflib.get_close_matches(unknown[0], hooks, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (hooks: {', '.join(hooks)})"
+            raise PluginError(f"{unknown[0]} is not a corenn hook{hint}")
 
     def _fail(self, info: PluginInfo, exc: BaseException) -> None:
         info.status, info.exception = "failed", exc
@@ -171,7 +193,7 @@ class Registry:
             return self._module_dist[top]
         if top == info.module.split(".")[0].split(":")[0]:
             return info.distribution, info.version
-        dists = metadata.packages_distributions().get(top)
+        dists = _packages_distributions().get(top)
         if dists:
             return dists[0], metadata.version(dists[0])
         return info.distribution, info.version
@@ -298,6 +320,7 @@ def reload() -> Registry:
     """Forget every plugin and load the entry points again."""
     global _registry
     with _lock:
+        _packages_distributions.cache_clear()
         _registry = Registry()
     return _registry
 
