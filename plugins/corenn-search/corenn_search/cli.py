@@ -67,7 +67,7 @@ def command():
                 bar.close()
             where = getattr(exc, "storage", None) or "the storage"
             console.print(f"interrupted: every finished trial is stored in {where}; run the same command again "
-                          "to continue", highlight=False)
+                          "to continue", highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
         finally:
             if bar:
@@ -80,7 +80,7 @@ def command():
 def _announce(console):
     def on_stage(stage: int, space: list[Param], epochs: int) -> None:
         console.print(f"stage {stage + 1}: " + ", ".join(str(p) for p in space) + f" ({epochs} epochs)",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     return on_stage
 
 
@@ -102,10 +102,10 @@ class _Progress:
             self.progress.start()
             self.started = True
         self.progress.console.print(f"stage {stage + 1}/{self.stages}: " + ", ".join(str(p) for p in space) +
-                                    f" ({epochs} epochs)", highlight=False)
+                                    f" ({epochs} epochs)", highlight=False, soft_wrap=True)
         self.task = self.progress.add_task(f"stage {stage + 1}/{self.stages}", total=self.trials, best="-")
 
-    def trial(self, trial: Trial, _: Any) -> None:
+    def trial(self, trial: Trial) -> None:
         if trial.ok and (self.best is None or trial.val_acc > self.best):
             self.best = trial.val_acc
         self.progress.update(self.task, advance=1, best="-" if self.best is None else f"{self.best:.4f}")
@@ -117,22 +117,23 @@ class _Progress:
 
 
 def _report(console, result: SearchResult, top: int, ran: int | None) -> None:
+    console.print(f"search {result.storage}: {result.progress_text()}", highlight=False, soft_wrap=True)
     console.print(result.table(top))
     if ran is not None:
-        console.print(f"ran {ran} trials this time; storage: {result.storage}", highlight=False)
+        console.print(f"ran {ran} trials this time; storage: {result.storage}", highlight=False, soft_wrap=True)
     if result.importance:
         console.print("importance (rank correlation with val acc): " +
                       ", ".join(f"{k} {v:.2f}" for k, v in sorted(result.importance.items(), key=lambda kv: -kv[1])),
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     best = result.best
     if best is not None:
         values = ", ".join(f"{k}={_show(v)}" for k, v in best.params.items())
         console.print(f"best: val acc {best.val_acc:.4f} (stage {best.stage + 1}, trial {best.index}): {values}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     if result.figure is not None:
-        console.print(f"figure: {result.figure}", highlight=False)
+        console.print(f"figure: {result.figure}", highlight=False, soft_wrap=True)
     if result.best_config is not None:
         console.print(f"best config: {result.best_config} (train it longer: corenn train {result.best_config} "
-                      "--epochs 30)", highlight=False)
+                      "--epochs 30)", highlight=False, soft_wrap=True)

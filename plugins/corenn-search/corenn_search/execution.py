@@ -70,14 +70,14 @@ class Job:
 class InProcess:
     """Trials one after another in this process."""
 
-    def __init__(self, data: Any):
+    def start(self, data: Any) -> None:
         self.data = data
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
         for job in jobs:
             yield job, run_trial(job.config, self.data)
 
-    def close(self) -> None:
+    def close(self, *, now: bool = False) -> None:
         pass
 
 
@@ -116,11 +116,15 @@ def _one_thread_each() -> Iterator[None]:
 class LocalPool:
     """A pool of spawned processes; each receives the dataset once, when it starts."""
 
-    def __init__(self, data: Any, workers: int):
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = None
+
+    def start(self, data: Any) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_init_worker, initargs=(data,))
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
@@ -142,6 +146,8 @@ class LocalPool:
                 future.cancel()
 
     def close(self, *, now: bool = False) -> None:
+        if self.pool is None:
+            return
         if now:  # stop the running trials too (Ctrl-C)
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.terminate()
@@ -151,7 +157,7 @@ class LocalPool:
 class DaskCluster:
     """Trials on a Dask cluster; the dataset is scattered to every worker once."""
 
-    def __init__(self, data: Any, scheduler: Any, connect_timeout: float = 5.0, retries: int = 3):
+    def __init__(self, scheduler: Any, connect_timeout: float = 5.0, retries: int = 3):
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - a dependency of this plugin
@@ -169,9 +175,12 @@ class DaskCluster:
                     "with 'dask scheduler' and workers with 'dask worker tcp://HOST:8786', or leave out "
                     "--scheduler to use a local process pool") from exc
             self.own = True
+        self.tag = uuid.uuid4().hex[:8]
+        self.scattered = None
+
+    def start(self, data: Any) -> None:
         self.data = data
         self.scattered = self.client.scatter(data, broadcast=True)
-        self.tag = uuid.uuid4().hex[:8]
 
     def _submit(self, job: Job, attempt: int):
         return self.client.submit(run_trial, job.config, self.scattered, pure=False,
@@ -180,23 +189,23 @@ class DaskCluster:
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
         from distributed import as_completed
 
-        attempts = {job: 0 for job in jobs}
+        attempts = {(job.stage, job.index): 0 for job in jobs}
         futures = {self._submit(job, 0): job for job in jobs}
-        pending = as_completed(list(futures))
+        pending = as_completed(list(futures), loop=self.client.loop)
         try:
             for future in pending:
                 job = futures.pop(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # the cluster lost it (a killed worker): try again
-                    attempts[job] += 1
-                    if attempts[job] > self.retries:
+                    attempts[job.stage, job.index] += 1
+                    if attempts[job.stage, job.index] > self.retries:
                         raise SearchError(f"trial {job.index} of stage {job.stage + 1} was lost by the cluster "
-                                          f"{attempts[job]} times ({type(exc).__name__}: {exc}); the finished "
+                                          f"{attempts[job.stage, job.index]} times ({type(exc).__name__}: {exc}); the finished "
                                           "trials are stored: run the same command again to continue") from exc
                     if self.scattered.status != "finished":  # the dataset went with the workers that held it
                         self.scattered = self.client.scatter(self.data, broadcast=True)
-                    retry = self._submit(job, attempts[job])
+                    retry = self._submit(job, attempts[job.stage, job.index])
                     futures[retry] = job
                     pending.add(retry)
                     continue
@@ -206,19 +215,21 @@ class DaskCluster:
                 self.client.cancel(list(futures))
 
     def close(self, *, now: bool = False) -> None:
-        with contextlib.suppress(Exception):
-            self.client.cancel([self.scattered])
+        if self.scattered is not None:
+            with contextlib.suppress(Exception):
+                self.client.cancel([self.scattered])
         if self.own:
             self.client.close()
 
 
-def executor(data: Any, *, workers: int | None, scheduler: Any = None, connect_timeout: float = 5.0):
+def executor(*, workers: int | None = None, scheduler: Any = None, connect_timeout: float = 5.0):
+    """Where the trials will run (a Dask scheduler is connected to now); ``start(data)`` before ``run``."""
     if scheduler is not None:
-        return DaskCluster(data, scheduler, connect_timeout)
+        return DaskCluster(scheduler, connect_timeout)
     workers = default_workers() if workers is None else workers
-    if workers < 0:
-        raise SearchError(f"--workers must be 0 (this process) or more, got {workers}")
-    return InProcess(data) if workers == 0 else LocalPool(data, workers)
+    if not isinstance(workers, int) or workers < 0:
+        raise SearchError(f"workers must be 0 (trials in this process) or more, got {workers!r}")
+    return InProcess() if workers == 0 else LocalPool(workers)
 
 
 def default_workers() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import attrs
 import corenn
 
-from .execution import InProcess, Job, executor
+from .execution import Job, executor
 from .space import (
     EdgeWarning,
     Param,
@@ -80,7 +79,7 @@ class SearchResult:
         space = self.space
         shown = [t for t in self.trials if t.ok][:top] if top else [t for t in self.trials if t.ok]
         failed = [t for t in self.trials if not t.ok]
-        table = Table(title=f"search {self.storage}: {self.progress_text()}", title_justify="left")
+        table = Table()
         for name in ("rank", "stage", "trial", *(p.path for p in space), "val acc", "train acc", "val loss",
                      "epochs", "seconds"):
             table.add_column(name, justify="right")
@@ -156,10 +155,9 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
            fine_epochs: int | None = None, workers: int | None = None, scheduler: Any = None,
            connect_timeout: float = 5.0, storage: str | os.PathLike | None = None,
            out: str | os.PathLike | None = None, force_new: bool = False, seed: int | None = None,
-           fraction: float = 0.2, figure: bool = True,
-           on_trial: Callable[[Trial, SearchResult | None], None] | None = None,
+           fraction: float = 0.2, figure: bool = True, on_trial: Callable[[Trial], None] | None = None,
            on_stage: Callable[[int, list[Param], int], None] | None = None) -> SearchResult:
-    """Random search over ``params`` (``"PATH=DIST:RANGE"`` strings) around ``config``.
+    """Random search over ``params`` (``"PATH=DIST:RANGE"`` strings or :class:`Param`) around ``config``.
 
     ``config`` is a RunConfig, a mapping of its keys, a TOML path or None (the defaults).
     ``trials`` per stage; with ``stages`` > 1 each later stage narrows the ranges around the top
@@ -169,15 +167,15 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
     ``scheduler``: a Dask scheduler address (or a ``distributed.Client``) instead.
     The storage defaults to ``out/search.sqlite``; ``out`` to ``searches/<dataset>-<hash>``.
     Running it again with the same config, params and seed continues where it stopped.
+    ``on_trial(trial)`` is called as each trial is stored, ``on_stage(stage, ranges, epochs)`` as each
+    stage begins.
     """
+    from corenn.files import atomic_write_text
     from corenn.run import load_data
 
-    if not isinstance(trials, int) or trials < 1:
-        raise SearchError(f"trials must be a positive integer, got {trials!r}")
-    if not isinstance(stages, int) or stages < 1:
-        raise SearchError(f"stages must be a positive integer, got {stages!r}")
-    if fine_epochs is not None and (not isinstance(fine_epochs, int) or fine_epochs < 1):
-        raise SearchError(f"fine_epochs must be a positive integer, got {fine_epochs!r}")
+    for name, value, least in (("trials", trials, 1), ("stages", stages, 1), ("fine_epochs", fine_epochs, 1)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+            raise SearchError(f"{name} must be a positive integer, got {value!r}")
     if not 0 < fraction <= 1:
         raise SearchError(f"fraction must be in (0, 1], got {fraction!r}")
     cfg = _resolve_config(config)
@@ -186,41 +184,40 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
     space = parse_params(params)
     check_space(base, space)
     seed = cfg.seed if seed is None else seed
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise SearchError(f"seed must be a non-negative integer, got {seed!r}")
     identity = {"config": base, "params": [str(p) for p in space], "seed": seed, "fine_epochs": fine_epochs,
                 "fraction": fraction}
-    digest = identity_hash(identity)
     if out is not None:
         folder = Path(out)
     elif storage is not None:
         folder = Path(storage).parent
     else:
-        folder = default_folder(cfg, digest)
-    store = Storage.open(Path(storage) if storage is not None else folder / STORAGE_FILE, identity,
-                         force_new=force_new)
+        folder = default_folder(cfg, identity_hash(identity))
+    runner = executor(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)  # fails fast
     try:
-        store.set_meta(trials=trials, stages=stages)
-        session = store.new_session()
-        ran = _run_stages(store, cfg, base, space, trials=trials, stages=stages, fine_epochs=fine_epochs,
-                          seed=seed, fraction=fraction, session=session, workers=workers, scheduler=scheduler,
-                          connect_timeout=connect_timeout, load=lambda: load_data(cfg)[0],
-                          on_trial=on_trial, on_stage=on_stage)
-        result = summarize(store, folder)
-    except KeyboardInterrupt as exc:
-        exc.storage = store.path  # for the message: where the finished trials are
-        raise
+        store = Storage.open(Path(storage) if storage is not None else folder / STORAGE_FILE, identity,
+                             force_new=force_new)
+        try:
+            store.set_meta(trials=trials, stages=stages)
+            stage_plan = _Stages(store, cfg, space, trials=trials, stages=stages, fine_epochs=fine_epochs, seed=seed,
+                                 fraction=fraction, session=store.new_session())
+            ran = stage_plan.run(runner, load=lambda: load_data(cfg)[0], on_trial=on_trial, on_stage=on_stage)
+            result = summarize(store, folder)
+        except KeyboardInterrupt as exc:
+            exc.storage = store.path  # for the message: where the finished trials are
+            runner.close(now=True)
+            raise
+        finally:
+            store.close()
     finally:
-        store.close()
+        runner.close()
     result.ran = ran
     if result.best is not None:
         best = _run_config().from_mapping(apply_params(base, result.best.params), where="best trial")
-        stage_epochs = result.stages[result.best.stage][1]
-        best.epochs = stage_epochs
+        best.epochs = result.stages[result.best.stage][1]
         best.default_callbacks = True
         result.best_config = folder / BEST_FILE
-        from corenn.files import atomic_write_text
-
         atomic_write_text(result.best_config, best.to_toml())
     if figure and result.trials:
         from .figure import plot
@@ -229,55 +226,62 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
     return result
 
 
-def _run_stages(store: Storage, cfg: Any, base: dict, space: list[Param], *, trials: int, stages: int,
-                fine_epochs: int | None, seed: int, fraction: float, session: int, workers: int | None,
-                scheduler: Any, connect_timeout: float, load: Callable[[], Any],
-                on_trial: Callable | None, on_stage: Callable | None) -> int:
-    runner = None
-    ran = 0
-    try:
-        for stage in range(stages):
-            stored = store.stage(stage)
-            if stored is None:
-                stage_space = space if stage == 0 else narrow(store.stage(stage - 1)[0], store.trials(stage - 1),
-                                                              fraction)
-                epochs = cfg.epochs if stage == 0 or fine_epochs is None else fine_epochs
-                store.set_stage(stage, stage_space, epochs)
-                stored = store.stage(stage)
-            stage_space, epochs = stored
-            if on_stage is not None:
-                on_stage(stage, stage_space, epochs)
-            done = {t.index for t in store.trials(stage)}
-            jobs = []
-            for index in range(trials):
-                if index in done:
-                    continue
-                values = sample(stage_space, seed, stage, index)
+@attrs.define
+class _Stages:
+    """The stages of one search call: ranges fixed as each stage begins, the missing trials run."""
+
+    store: Storage
+    cfg: Any
+    space: list[Param]
+    trials: int
+    stages: int
+    fine_epochs: int | None
+    seed: int
+    fraction: float
+    session: int
+
+    def ranges(self, stage: int) -> tuple[list[Param], int]:
+        stored = self.store.stage(stage)
+        if stored is None:  # a new stage: narrow around the stage before, and keep that for good
+            space = self.space if stage == 0 else narrow(self.store.stage(stage - 1)[0],
+                                                         self.store.trials(stage - 1), self.fraction)
+            epochs = self.cfg.epochs if stage == 0 or self.fine_epochs is None else self.fine_epochs
+            self.store.set_stage(stage, space, epochs)
+            stored = self.store.stage(stage)
+        return stored
+
+    def jobs(self, stage: int, space: list[Param], epochs: int) -> list[Job]:
+        done = {t.index for t in self.store.trials(stage)}
+        base = self.cfg.to_dict()
+        jobs = []
+        for index in range(self.trials):
+            if index not in done:
+                values = sample(space, self.seed, stage, index)
                 jobs.append(Job(stage, index, values, {**apply_params(base, values), "epochs": epochs}))
-            if not jobs:
-                continue
-            if runner is None:
+        return jobs
+
+    def run(self, runner: Any, *, load: Callable[[], Any], on_trial: Callable | None,
+            on_stage: Callable | None) -> int:
+        ran, started = 0, False
+        for stage in range(self.stages):
+            space, epochs = self.ranges(stage)
+            if on_stage is not None:
+                on_stage(stage, space, epochs)
+            jobs = self.jobs(stage, space, epochs)
+            if jobs and not started:
                 data = load()
                 if not len(data.y_val):
                     raise SearchError("the dataset has no validation split, and a search ranks trials by "
                                       "validation accuracy; choose a dataset (or options) that make one")
-                runner = executor(data, workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
-            for job, result in runner.run(jobs):
+                runner.start(data)
+                started = True
+            for job, result in runner.run(jobs) if jobs else ():
                 trial = Trial(job.stage, job.index, job.params, result["status"], result.get("val_acc"),
                               result.get("val_loss"), result.get("train_acc"), result.get("loss"),
                               int(result.get("epochs", 0)), float(result.get("seconds", 0.0)), result.get("error"),
-                              result.get("worker", ""), session)
-                if store.add(trial):
+                              result.get("worker", ""), self.session)
+                if self.store.add(trial):
                     ran += 1
                     if on_trial is not None:
-                        on_trial(trial, None)
-    except BaseException:
-        if runner is not None:
-            with contextlib.suppress(Exception):
-                runner.close(now=True) if not isinstance(runner, InProcess) else runner.close()
-            runner = None
-        raise
-    finally:
-        if runner is not None:
-            runner.close()
-    return ran
+                        on_trial(trial)
+        return ran

@@ -371,9 +371,23 @@ def _ranks(values: Sequence[float]) -> np.ndarray:
     return ranks
 
 
+def _correlation_ratio(groups: np.ndarray, y: np.ndarray) -> float:
+    """sqrt of eta squared (between-group share of the variance of centered ``y``), corrected for the
+    number of groups so that noise scores near 0."""
+    labels = np.unique(groups)
+    n, k = len(y), len(labels)
+    if k < 2 or n <= k:
+        return 0.0
+    between = sum(np.sum(groups == g) * y[groups == g].mean() ** 2 for g in labels)
+    eta2 = 1 - (1 - between / float(y @ y)) * (n - 1) / (n - k)
+    return math.sqrt(max(eta2, 0.0))
+
+
 def importance(space: Sequence[Param], trials: Iterable[Trial]) -> dict[str, float]:
-    """How strongly each parameter goes with validation accuracy, in [0, 1]: the absolute Spearman
-    rank correlation for numbers, the correlation ratio of the accuracy ranks for a choice."""
+    """How strongly each parameter goes with validation accuracy, in [0, 1], from the ranks of the
+    accuracies: for a number the larger of the absolute Spearman correlation (a monotone effect) and
+    the correlation ratio over quantile bins (a peak, as the learning rate's usually is); for a choice
+    the correlation ratio over its values."""
     good = [t for t in trials if t.ok]
     out = {p.path: 0.0 for p in space}
     if len(good) < 3:
@@ -382,13 +396,16 @@ def importance(space: Sequence[Param], trials: Iterable[Trial]) -> dict[str, flo
     acc = acc - acc.mean()
     if not acc.any():
         return out
+    n = len(good)
     for p in space:
         x = np.array([p.coordinate(t.params[p.path]) for t in good])
-        if p.numeric:
-            r = _ranks(x) - (len(x) - 1) / 2
-            denom = math.sqrt(float(r @ r) * float(acc @ acc))
-            out[p.path] = abs(float(r @ acc)) / denom if denom else 0.0
-        else:
-            between = sum(np.sum(x == g) * acc[x == g].mean() ** 2 for g in np.unique(x))
-            out[p.path] = math.sqrt(between / float(acc @ acc))
+        if not p.numeric:
+            out[p.path] = _correlation_ratio(x, acc)
+            continue
+        r = _ranks(x)
+        centered = r - r.mean()
+        denom = math.sqrt(float(centered @ centered) * float(acc @ acc))
+        spearman = abs(float(centered @ acc)) / denom if denom else 0.0
+        bins = np.floor(r * min(5, max(3, n // 4)) / n)
+        out[p.path] = max(spearman, _correlation_ratio(bins, acc))
     return out
