@@ -55,7 +55,7 @@ import numpy as np
 
 from .component import hyperparameter, hyperparameters, is_schedule
 from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
-from .validators import positive, unit_interval_open_right
+from .validators import non_negative, positive, unit_interval_open_right
 
 __all__ = [
     "Optimizer", "Schedule", "flatten_state", "unflatten_state",
@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 Closure = Callable[[], tuple[float, Sequence[np.ndarray]]]
+#: field metadata key: the rule for values a schedule gives, where it differs from the field's own
+SCHEDULED_CHECK = "scheduled_check"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -196,9 +198,10 @@ class Optimizer:
             raw = value(self.steps)
             if isinstance(raw, numbers.Real) and not isinstance(raw, bool):
                 raw = float(raw) if not isinstance(raw, numbers.Integral) else raw
-            if attribute.validator is not None:
+            check = attribute.metadata.get(SCHEDULED_CHECK, attribute.validator)
+            if check is not None:
                 try:
-                    attribute.validator(self, attribute, raw)
+                    check(self, attribute, raw)
                 except InvalidHyperparameter as exc:
                     raise InvalidHyperparameter(
                         self.name, attribute.name, raw,
@@ -302,8 +305,11 @@ def _schedule_text(schedule: Any) -> str:
 # -- the hyperparameters most optimizers have, with the rules the kit checks ------------------
 
 def learning_rate(default: float, doc: str = "learning rate (step size) > 0; a number or a schedule"):
-    """An ``lr`` field: > 0, schedulable."""
-    return hyperparameter(default, doc=doc, check=positive, schedulable=True)
+    """An ``lr`` field: > 0, schedulable. A schedule may bring it to exactly 0 (no
+    update at that step): warmup starts there and cosine or linear decay may end there."""
+    field = hyperparameter(default, doc=doc, check=positive, schedulable=True)
+    field.metadata[SCHEDULED_CHECK] = non_negative
+    return field
 
 
 def decay_rate(default: float, doc: str):

@@ -38,13 +38,18 @@ def test_a_scheduled_lr_is_evaluated_at_the_step_counter_and_logged_by_current()
     assert opt.current("lr") == pytest.approx(0.1 / 5)
 
 
-def test_a_scheduled_lr_that_turns_invalid_fails_when_it_is_reached_naming_the_step():
+def test_a_scheduled_lr_may_reach_zero_but_below_zero_fails_when_reached_naming_the_step():
     opt = SGD(lr=lambda t: 0.1 - 0.05 * t)
     x, g = [np.ones(3)], [np.ones(3)]
     opt.step(x, g)
     opt.step(x, g)
-    with pytest.raises(corenn.InvalidHyperparameter, match=r"sgd: lr=0.0 .*step 2"):
+    before = x[0].copy()
+    opt.step(x, g)  # lr = 0 at step 2 (the end of a decay to 0, the start of a warmup): no update
+    np.testing.assert_array_equal(x[0], before)
+    with pytest.raises(corenn.InvalidHyperparameter, match=r"sgd: lr=-0.05\d* .*must be in \[0, inf\].*step 3"):
         opt.step(x, g)
+    with pytest.raises(corenn.InvalidHyperparameter, match="lr=0"):
+        SGD(lr=0.0)  # a constant lr of 0 is a mistake
 
 
 def test_sgd_accepts_a_schedule_spec_when_a_schedule_plugin_is_installed():
