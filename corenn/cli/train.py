@@ -20,7 +20,7 @@ import typer
 
 from ..errors import InvalidFile
 from ..run import CONFIG_FILE, RunConfig, open_run, read_config
-from ..trainer import Callback
+from ..trainer import Callback, TrainingDiverged
 
 LIST_FIELDS = {"hidden", "preprocess", "callbacks"}
 OPTION_NAMES = {"init": "--init"}  # every other field's option is --<field-with-dashes>
@@ -117,7 +117,8 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
         cfg = RunConfig.from_mapping(options_to_config(base, fields), where=str(config or "options"))
         folder = out or _default_folder(cfg)
     console = _console()
-    callbacks = []
+    reports = _Reports()
+    callbacks = [reports]
     bar = None
     if progress:
         bar = _LazyProgress(cfg.epochs)
@@ -131,20 +132,34 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
         console.print(f"interrupted: the checkpoint in {folder} is saved; continue with "
                       f"'corenn train --resume {folder}'", highlight=False)
         raise typer.Exit(130)
-    except BaseException:
+    except BaseException as exc:
         if bar:
             bar.close()
+        if isinstance(exc, TrainingDiverged):
+            reports.print(console)  # e.g. the training doctor's diagnosis of the divergence
         raise
     test = result.test
     line = f"test accuracy {test['accuracy']:.4f} (loss {test['loss']:.4f}, {test['n']} samples)" if test else "no test split"
     console.print(f"{line}; {result.trainer.epoch} epochs in {result.seconds:.1f} s; run folder: {folder}",
                   highlight=False)
-    for callback in result.trainer.callbacks:
-        report = getattr(callback, "report", None)
-        if callable(report):
-            text = report()
-            if text:
-                console.print(text, highlight=False)
+    reports.print(console)
+
+
+class _Reports(Callback):
+    """Remembers the trainer, so that the callbacks' ``report()`` texts can be printed also after a divergence."""
+
+    trainer = None
+
+    def on_train_begin(self, trainer) -> None:
+        self.trainer = trainer
+
+    def print(self, console) -> None:
+        for callback in self.trainer.callbacks if self.trainer is not None else ():
+            report = getattr(callback, "report", None)
+            if callable(report):
+                text = report()
+                if text:
+                    console.print(text, highlight=False, markup=False)
 
 
 class _LazyProgress(Callback):
