@@ -1,0 +1,258 @@
+"""The training doctor: a callback that reads a run's loss, accuracies and update ratios and says,
+in plain words, what looks wrong and what to try (the tutorial's "Tips to train Neural Network").
+
+    trainer = corenn.Trainer(model, callbacks=["doctor"]); trainer.fit(X, y, validation=(Xv, yv))
+    print(trainer.callbacks[0].report())
+
+It is on by default in ``corenn train``, which prints the report at the end (also when
+the loss diverged) and leaves ``doctor.json`` in the run folder. :func:`diagnose` applies
+the same rules to any :class:`corenn.History`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+import corenn
+from corenn import validators as v
+
+DOCTOR_FILE = "doctor.json"
+WIDTH = 78  # the report is wrapped here, below an 80-column terminal's width
+
+
+def _hp(default: float, doc: str, check=v.positive):
+    return corenn.hyperparameter(default, doc=doc, check=check)
+
+
+@corenn.component
+class Doctor:
+    """Training doctor: diagnoses the loss curve, train/val gap and update/weight ratios in plain words.
+
+    Rules (tutorial, "Tips to train Neural Network"), on the per-step loss L (its
+    first, middle and last tenth averaged as L0, Lm, L1), the last epoch's train/val
+    accuracy and each weight's median update/weight ratio r (target ~1e-3):
+    diverged or exploding (NaN, a spike above ``explode`` x the first loss, or
+    L1 > (1 + ``rise``) L0): lr too high; slow near-linear decrease ((Lm-L1)/(L0-Lm) >= ``linear``
+    while L fell by less than half): lr too low; early plateau (L within
+    ``flat`` of its start for ``plateau`` of the run, updates not tiny): suspect the
+    initialization; train - val > ``gap``: overfitting, regularize; train - val <
+    ``small_gap`` with train accuracy < ``solved``: more capacity; r above ``target``
+    x ``tolerance`` or below ``target`` / ``tolerance``: lower or raise the lr.
+    """
+
+    name: ClassVar[str] = "doctor"
+    enabled_by_default: ClassVar[bool] = True
+
+    explode: float = _hp(3.0, "a loss above this multiple of the first step's loss counts as exploding",
+                         v.in_range(1.0, None, low_open=True))
+    rise: float = _hp(0.1, "a loss whose last tenth averages this much (relative) above its first tenth is exploding")
+    linear: float = _hp(0.5, "(Lm-L1)/(L0-Lm) at or above this is a near-linear decrease")
+    flat: float = _hp(0.02, "relative band around the initial loss that counts as not moving")
+    plateau: float = _hp(0.1, "share of the run the loss must stay flat at the start to count as a plateau",
+                         v.in_range(0.0, 1.0, low_open=True))
+    gap: float = _hp(0.1, "train - validation accuracy above this is a wide gap (overfitting)", v.in_range(0.0, 1.0))
+    small_gap: float = _hp(0.02, "train - validation accuracy below this is no gap", v.in_range(0.0, 1.0))
+    solved: float = _hp(0.98, "training accuracy at which more capacity is no longer suggested", v.in_range(0.0, 1.0))
+    target: float = _hp(1e-3, "the healthy update/weight ratio")
+    tolerance: float = _hp(10.0, "how many times above or below target a ratio may be",
+                           v.in_range(1.0, None, low_open=True))
+    min_steps: int = corenn.hyperparameter(20, doc="fewest steps before the loss curve's shape is judged",
+                                           check=v.integer(3, None))
+
+    def __attrs_post_init__(self) -> None:
+        self.trainer = None
+        self.findings: list[dict] | None = None
+
+    # -- callback events --------------------------------------------------------------------------
+    def on_train_begin(self, trainer) -> None:
+        self.trainer, self.findings = trainer, None
+
+    def on_train_end(self, trainer, history) -> None:
+        self.write()
+
+    # -- results ----------------------------------------------------------------------------------
+    def diagnose(self) -> list[dict]:
+        """The findings for the run this doctor watched (an empty list: nothing looks wrong)."""
+        if self.trainer is None:
+            return []
+        self.findings = diagnose(self.trainer.history, **corenn.hyperparameter_values(self))
+        return self.findings
+
+    def report(self) -> str:
+        """The diagnosis in plain words (and ``doctor.json`` in the run folder, kept in step)."""
+        if self.trainer is None:
+            return ""
+        findings = self.diagnose()
+        self.write()
+        return format_report(findings, self.trainer.history)
+
+    def write(self) -> Path | None:
+        folder = getattr(self.trainer, "run_folder", None)
+        if folder is None:
+            return None
+        from corenn.files import atomic_write_text
+
+        findings = self.findings if self.findings is not None else self.diagnose()
+        doc = {"findings": findings, "summary": summary(self.trainer.history)}
+        return atomic_write_text(Path(folder) / DOCTOR_FILE, json.dumps(doc, indent=2, allow_nan=False))
+
+
+def _finding(rule: str, problem: str, advice: str, **evidence: Any) -> dict:
+    return {"rule": rule, "problem": problem, "advice": advice,
+            "evidence": {k: (None if isinstance(x, float) and not math.isfinite(x) else x) for k, x in evidence.items()}}
+
+
+def _thirds(loss: np.ndarray) -> tuple[float, float, float]:
+    k = max(1, len(loss) // 10)
+    mid = len(loss) // 2 - k // 2
+    return float(loss[:k].mean()), float(loss[mid:mid + k].mean()), float(loss[-k:].mean())
+
+
+def _listing(ratios: dict[str, float]) -> str:
+    return ", ".join(f"{name} by {r:.1e}" for name, r in ratios.items())
+
+
+def weight_ratios(history: Any) -> dict[str, float]:
+    """Median update/weight ratio of each weight matrix (``...W``; every parameter when there is none)."""
+    rows = history.ratios
+    names = [k for k in (rows[0] if rows else {}) if k != "step"]
+    weights = [k for k in names if k.split(".")[-1] == "W"] or names
+    out = {}
+    for name in weights:
+        values = np.array([r.get(name, np.nan) for r in rows], dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            out[name] = float(np.median(values))
+    return out
+
+
+def _flat_steps(loss: np.ndarray, flat: float) -> int:
+    """How many steps the smoothed loss stays within ``flat`` (relative) of where it started."""
+    window = max(1, len(loss) // 20)
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
+    moved = np.nonzero(np.abs(smooth - smooth[0]) > flat * abs(smooth[0]))[0]
+    return int(moved[0]) if moved.size else len(loss)
+
+
+def diagnose(history: Any, *, explode: float = 3.0, rise: float = 0.1, linear: float = 0.5, flat: float = 0.02,
+             plateau: float = 0.1, gap: float = 0.1, small_gap: float = 0.02, solved: float = 0.98,
+             target: float = 1e-3, tolerance: float = 10.0, min_steps: int = 20) -> list[dict]:
+    """Apply the doctor's rules to a :class:`corenn.History`; returns a list of findings
+    (``rule``, ``problem``, ``advice``, ``evidence``), most urgent first."""
+    findings = []
+    loss = np.asarray(history.loss, dtype=float)
+    ratios = weight_ratios(history)
+    low, high = target / tolerance, target * tolerance
+    all_tiny = bool(ratios) and all(r < low for r in ratios.values())
+    unstable = False
+    if history.stopped == "diverged":
+        unstable = True
+        findings.append(_finding(
+            "diverged", f"the loss became NaN or infinite at step {len(loss)}"
+            + (f" (last finite value {loss[-1]:.4g})" if loss.size else ""),
+            "the learning rate is too high: lower it (try 10x smaller); also check the inputs are standardized",
+            step=len(loss), last_loss=float(loss[-1]) if loss.size else None))
+    if loss.size >= 2:
+        first, peak, at = float(loss[0]), float(loss[1:].max()), int(loss[1:].argmax()) + 1
+        l0, lm, l1 = _thirds(loss)
+        rising = loss.size >= min_steps and l1 > l0 * (1 + rise)
+        if not unstable and (peak > explode * first or rising):
+            unstable = True
+            findings.append(_finding(
+                "exploding", f"the loss is exploding: it reached {peak:.4g} at step {at} from {first:.4g} at the "
+                f"start" + (f", and ended higher ({l1:.4g}) than it began ({l0:.4g})" if rising else ""),
+                "the learning rate is too high: lower it (try 3-10x smaller)",
+                first_loss=first, peak_loss=peak, peak_step=at, start_loss=l0, end_loss=l1))
+    if loss.size >= min_steps and not unstable:
+        l0, lm, l1 = _thirds(loss)
+        still = _flat_steps(loss, flat)
+        drop = (l0 - l1) / abs(l0) if l0 else 0.0
+        if still >= max(plateau * loss.size, min_steps // 2) and not all_tiny:
+            later = "then it fell" if drop > 2 * flat else "and it never fell"
+            findings.append(_finding(
+                "plateau", f"early plateau: the loss sat at its initial level ({l0:.4g}) for the first {still} "
+                f"of {loss.size} steps, {later} (to {l1:.4g})",
+                "suspect the initialization: weights too small (or too large) stall the signal in a deep net; "
+                "try he for relu, xavier for tanh, or batch normalization ('corenn diagnose activations' shows it)",
+                flat_steps=still, steps=int(loss.size), start_loss=l0, end_loss=l1))
+        elif all_tiny and drop < 0.5:
+            findings.append(_finding(
+                "slow", f"the loss barely moves: {l0:.4g} -> {l1:.4g} over {loss.size} steps, and every weight "
+                f"changes by less than {low:.0e} of its size per step",
+                "the learning rate is too low: raise it (try 10x larger)", start_loss=l0, end_loss=l1))
+        elif l0 > lm > l1 and (lm - l1) / (l0 - lm) >= linear and drop < 0.5:
+            findings.append(_finding(
+                "slow", f"slow, near-linear decrease: the loss fell {l0:.4g} -> {lm:.4g} -> {l1:.4g} (first, middle, "
+                f"last tenth of {loss.size} steps), as fast in the second half as in the first",
+                "the learning rate is too low: raise it (try 3-10x larger) or train much longer",
+                start_loss=l0, middle_loss=lm, end_loss=l1, curvature=(lm - l1) / (l0 - lm)))
+    last = history.epochs[-1] if history.epochs else {}
+    train_acc, val_acc = last.get("train_acc"), last.get("val_acc")
+    if train_acc is not None and val_acc is not None and not unstable:
+        diff = train_acc - val_acc
+        if diff > gap:
+            findings.append(_finding(
+                "overfitting", f"wide train/val gap: training accuracy {train_acc:.3f}, validation {val_acc:.3f} "
+                f"(gap {diff:.3f})",
+                "the model overfits: more regularization (a stronger l2, dropout), more data, or a smaller model",
+                train_acc=train_acc, val_acc=val_acc, gap=diff))
+        elif diff < small_gap and train_acc < solved:
+            findings.append(_finding(
+                "underfitting", f"no train/val gap: training accuracy {train_acc:.3f}, validation {val_acc:.3f}; "
+                "the model does not even fit its training data well",
+                "the model may be too small: more capacity (wider or more hidden layers), less regularization; "
+                "if the loss is still falling, train longer first",
+                train_acc=train_acc, val_acc=val_acc, gap=diff))
+    too_high = {name: r for name, r in ratios.items() if r > high}
+    too_low = {name: r for name, r in ratios.items() if r < low}
+    if too_high:
+        findings.append(_finding(
+            "ratio_high", f"updates too large: each step changes {_listing(too_high)} of their size "
+            f"(healthy ~{target:.0e})", "lower the learning rate", ratios=too_high))
+    if too_low:
+        middle_only = len(too_low) < len(ratios)
+        findings.append(_finding(
+            "ratio_low", f"updates too small: each step changes {_listing(too_low)} of their size "
+            f"(healthy ~{target:.0e})",
+            "raise the learning rate" + (" (when only some layers are this low, suspect vanishing gradients: "
+                                         "the initialization)" if middle_only else ""), ratios=too_low))
+    return findings
+
+
+def summary(history: Any) -> dict:
+    """The numbers the report's closing line speaks of."""
+    loss = np.asarray(history.loss, dtype=float)
+    last = history.epochs[-1] if history.epochs else {}
+    out = {"steps": int(loss.size), "epochs": len(history.epochs), "stopped": history.stopped,
+           "first_loss": float(loss[0]) if loss.size else None, "last_loss": float(loss[-1]) if loss.size else None,
+           "train_acc": last.get("train_acc"), "val_acc": last.get("val_acc"), "ratios": weight_ratios(history)}
+    return {k: (None if isinstance(x, float) and not math.isfinite(x) else x) for k, x in out.items()}
+
+
+def format_report(findings: list[dict], history: Any) -> str:
+    s = summary(history)
+    if not s["steps"]:
+        return "doctor: no training steps to judge"
+    if not findings:
+        parts = [f"loss {s['first_loss']:.4g} -> {s['last_loss']:.4g} in {s['steps']} steps"]
+        if s["train_acc"] is not None and s["val_acc"] is not None:
+            parts.append(f"train/val accuracy {s['train_acc']:.3f}/{s['val_acc']:.3f}")
+        if s["ratios"]:
+            parts.append(f"update/weight ratios {min(s['ratios'].values()):.1e} to {max(s['ratios'].values()):.1e}")
+        return textwrap.fill("doctor: nothing looks wrong (" + "; ".join(parts) + ")", WIDTH, subsequent_indent="  ")
+    lines = [f"doctor: {len(findings)} finding{'s' if len(findings) > 1 else ''}"]
+    for f in findings:
+        lines.append(textwrap.fill(f["problem"], WIDTH, initial_indent="  - ", subsequent_indent="    "))
+        lines.append(textwrap.fill(f["advice"], WIDTH, initial_indent="    -> ", subsequent_indent="       "))
+    return "\n".join(lines)
+
+
+@corenn.hookimpl
+def corenn_callbacks():
+    return [Doctor]
