@@ -41,11 +41,12 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = 1e-
 
 
 def check_gradient(f: Callable[[], float], x: np.ndarray, analytic: np.ndarray, *, eps: float = 1e-6,
-                   tol: float = 1e-5, where: str = "gradient") -> float:
+                   tol: float = 1e-5, where: str = "gradient", floor: float = 1e-8) -> float:
     """Compare ``analytic`` with the numeric gradient of ``f`` at ``x``; returns the
-    relative error, raises :class:`GradientCheckError` above ``tol``."""
+    relative error (see :func:`relative_error` for ``floor``), raises
+    :class:`GradientCheckError` above ``tol``."""
     numeric = numeric_gradient(f, x, eps)
-    err = relative_error(analytic, numeric)
+    err = relative_error(analytic, numeric, floor)
     if not err <= tol:
         worst = np.unravel_index(np.argmax(np.abs(np.asarray(analytic, np.float64) - numeric)), numeric.shape)
         raise GradientCheckError(

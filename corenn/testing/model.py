@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..model import Sequential, compute_loss
-from ._gradients import GradientCheckError, numeric_gradient, relative_error
+from ._gradients import check_gradient
 
 
 def check_model_gradients(model: Sequential, X: Any, y: Any, loss: Any, regularizer: Any = None,
@@ -60,13 +60,7 @@ def check_model_gradients(model: Sequential, X: Any, y: Any, loss: Any, regulari
         analytic = [np.array(g, copy=True) for g in model.gradients()]
         errors = {}
         for (name, p), g in zip(model.named_parameters(), analytic):
-            numeric = numeric_gradient(total, p, eps)
-            errors[name] = err = relative_error(g, numeric, floor=floor)
-            if not err <= tol:
-                worst = np.unravel_index(np.argmax(np.abs(g - numeric)), g.shape)
-                raise GradientCheckError(
-                    f"d loss / d {name}: relative error {err:.2e} > {tol:.0e}; at index "
-                    f"{tuple(int(i) for i in worst)} analytic {g[worst]:.6g} vs numeric {numeric[worst]:.6g}")
+            errors[name] = check_gradient(total, p, g, eps=eps, tol=tol, where=f"d loss / d {name}", floor=floor)
         return errors
     finally:
         prepare()
