@@ -141,12 +141,14 @@ def test_a_rendered_plugin_installs_lists_and_passes_its_tests(plugin_env, tmp_p
         tests = plugin_env.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=folder)
         assert tests.returncode == 0, tests.stdout + tests.stderr
         assert "2 passed" in tests.stdout
+        listing = plugin_env.corenn("list", "activation", "--json")
+        assert listing.returncode == 0, listing.stderr
+        listed = {row["name"]: row for row in json.loads(listing.stdout)}
         answer = plugin_env.probe("""
 from corenn.testing import check_component
-result = {"list": cli("list", "activation", "--json"), "info": cli("info", "activation", "scaffold_linear"),
+result = {"info": cli("info", "activation", "scaffold_linear"),
           "kit": error(lambda: check_component(corenn.get("activation", "scaffold_linear")))}
 """)
-        listed = {row["name"]: row for row in json.loads(answer["list"]["out"])}
         assert listed["scaffold_linear"]["distribution"] == "corenn-scaffold-linear"
         assert listed["scaffold_linear"]["summary"] == "Scaffold linear activation: y = scale * x."
         assert answer["info"]["code"] == 0 and "slope of the line y = scale * x" in answer["info"]["out"]
