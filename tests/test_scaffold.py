@@ -92,6 +92,14 @@ def test_a_plural_kind_is_accepted(tmp_path, capsys):
     assert f"created {tmp_path / 'corenn-plural'}/" in capsys.readouterr().out
 
 
+def test_a_name_that_is_already_registered_gets_a_note(tmp_path, capsys):
+    if "relu" not in corenn.available("activation"):
+        pytest.skip("corenn-relu is not installed")
+    assert main(["new-plugin", "activation", "relu", "--out", str(tmp_path)]) == 0
+    assert ("note: activation 'relu' is already registered by corenn-relu; with both installed, neither is usable"
+            in capsys.readouterr().out)
+
+
 def one_line_error(capsys) -> str:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err

@@ -21,7 +21,7 @@ from string import Template
 import typer
 
 from ..errors import CorennError, UnknownComponent
-from ..registry import HOOK_OF_KIND, KINDS
+from ..registry import HOOK_OF_KIND, KINDS, registry
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -93,6 +93,10 @@ def new_plugin(kind: str = typer.Argument(..., help=f"Component kind, one of: {'
           f"put it under plugins/ and run python3 dev.py)")
     print(f"  corenn list {values['kind']}")
     print(f"  pytest {target / 'tests'}")
+    taken = registry().entries.get((values["kind"], name))
+    if taken is not None:
+        print(f"note: {values['kind']} {name!r} is already registered by {taken.distribution}; with both installed, "
+              f"neither is usable until one is switched off (CORENN_DISABLE_PLUGINS) or renamed")
 
 
 def register(app: typer.Typer) -> None:
