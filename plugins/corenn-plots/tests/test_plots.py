@@ -1,0 +1,96 @@
+"""`corenn plot RUN` and the plots callback: the figure of a finished, running and diverged run."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import corenn
+from corenn.cli import main
+from corenn.run import RunConfig, train
+from corenn_plots import FIGURE, Plots, plot_history, plot_run, read_history, smooth
+
+QUICK = {"dataset": "spiral", "hidden": [16], "epochs": 3, "optimizer": "adam:lr=0.01"}
+
+
+def assert_picture(path):
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] >= 600 and image.shape[1] >= 900
+    assert image[..., :3].std() > 0.05, "not blank"
+
+
+def test_plots_is_a_registered_default_callback():
+    assert corenn.get("callback", "plots") is Plots and Plots.enabled_by_default
+    with pytest.raises(corenn.InvalidHyperparameter, match="dpi"):
+        Plots(dpi=0)
+
+
+def test_smoothing_is_bias_corrected_and_follows_the_trend():
+    np.testing.assert_allclose(smooth([2.0] * 5), 2.0)  # no pull towards zero at the start
+    s = smooth(np.linspace(10, 0, 100) + np.tile([1.0, -1.0], 50))
+    assert np.abs(np.diff(s[10:])).max() < 0.3 < np.abs(np.diff(np.tile([1.0, -1.0], 50))).max()  # the +-1 noise is damped
+    assert s[-1] < s[0]
+
+
+def test_training_leaves_the_figure_in_the_run_folder_and_plot_redraws_it(tmp_path, capsys):
+    folder = tmp_path / "run"
+    cfg = RunConfig.from_mapping({**QUICK, "callbacks": ["plots"], "default_callbacks": False})
+    train(cfg, folder)
+    assert_picture(folder / FIGURE)
+    history, source = read_history(folder)
+    assert source.endswith("history.json") and len(history.epochs) == 3
+    assert main(["plot", str(folder), "--out", str(tmp_path / "figs")]) == 0
+    out = capsys.readouterr().out
+    assert "history.json: 12 steps, 3 epochs" in out  # 216 points in batches of 64, 3 epochs
+    assert_picture(tmp_path / "figs" / FIGURE)
+
+
+def test_a_run_in_progress_is_read_from_its_checkpoint(tmp_path):
+    folder = tmp_path / "run"
+    seen = []
+
+    class PlotMidway(corenn.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:  # the checkpoint of epochs 0 and 1 exists, history.json does not yet
+                seen.append(plot_run(folder, tmp_path / "midway"))
+
+    cfg = RunConfig.from_mapping({**QUICK, "epochs": 4, "default_callbacks": False})
+    train(cfg, folder, callbacks=[PlotMidway()])
+    (path, history, source), = seen
+    assert source.endswith("checkpoint.npz") and len(history.epochs) == 2 and len(history.loss) == 8  # 4 a epoch
+    assert_picture(path)
+    # once finished, history.json is newer and complete
+    assert len(read_history(folder)[0].epochs) == 4
+    # a checkpoint newer than history.json (a resumed run going on) wins
+    later = os.stat(folder / "history.json").st_mtime + 10
+    os.utime(folder / "checkpoint.npz", (later, later))
+    assert read_history(folder)[1].endswith("checkpoint.npz")
+
+
+def test_a_diverged_run_still_gets_its_figure(tmp_path, capsys):
+    folder = tmp_path / "run"
+    code = main(["train", "--hidden", "128,64", "--epochs", "1", "--optimizer", "sgd:lr=20.0", "--no-progress",
+                 "--out", str(folder)])
+    assert code == 2
+    assert f"figure: {folder / FIGURE}" in capsys.readouterr().out.replace("\n", "")
+    assert_picture(folder / FIGURE)
+    assert json.loads((folder / "history.json").read_text())["stopped"] == "diverged"
+
+
+def test_an_empty_history_draws_empty_axes_without_error(tmp_path):
+    from corenn.trainer import History
+
+    assert plot_history(History(), tmp_path / "empty.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path, capsys, make):
+    folder = tmp_path / "x"
+    if make == "empty":
+        folder.mkdir()
+    assert main(["plot", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
