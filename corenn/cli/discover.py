@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UnknownComponent
@@ -42,7 +43,7 @@ def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {'
         return
     table = Table("kind", "name", "distribution", "summary", box=None, header_style="bold")
     for d in rows:
-        table.add_row(d.kind, d.name, d.distribution, d.summary)
+        table.add_row(d.kind, d.name, d.distribution, escape(d.summary))
     console = _console()
     console.print(table if rows else "no components registered; install plugins (see 'corenn plugins')")
     failed = [p for p in plugins() if p.status == "failed"]
@@ -52,7 +53,7 @@ def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {'
     reg = registry()
     for k, n in sorted(reg.conflicts):
         if k in kinds:
-            console.print(f"[yellow]left out: {reg.conflict_message(k, n)}[/yellow]", highlight=False)
+            console.print(f"[yellow]left out: {escape(reg.conflict_message(k, n))}[/yellow]", highlight=False)
 
 
 def info(kind: str = typer.Argument(..., help="Component kind."),
@@ -71,8 +72,8 @@ def info(kind: str = typer.Argument(..., help="Component kind."),
     if d.hyperparameters:
         table = Table("hyperparameter", "type", "default", "doc", box=None, header_style="bold")
         for h in d.hyperparameters:
-            table.add_row(h.name, h.type + (" | schedule" if h.schedulable else ""),
-                          "(required)" if h.required else repr(h.default), h.doc)
+            table.add_row(h.name, escape(h.type + (" | schedule" if h.schedulable else "")),
+                          "(required)" if h.required else escape(repr(h.default)), escape(h.doc))
         console.print(table)
         example = format_spec(d.name, {h.name: h.default for h in d.hyperparameters if not h.required})
         console.print(f"spec: {example}", markup=False, highlight=False)
@@ -95,14 +96,14 @@ def list_plugins(as_json: bool = JSON_OPTION) -> None:
     for p in infos:
         status = {"ok": "[green]ok[/green]", "disabled": "[dim]disabled[/dim]"}.get(p.status, "[red]failed[/red]")
         registers = ", ".join(f"{k} {n}" for k, n in p.components)
-        table.add_row(p.plugin, p.distribution, p.version, status, registers or (p.error or ""))
+        table.add_row(p.plugin, p.distribution, p.version, status, escape(registers or (p.error or "")))
     console = _console()
     console.print(table if infos else "no plugins installed")
     for p in infos:
         if p.status == "failed":
-            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {p.error}", highlight=False)
+            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {escape(p.error or '')}", highlight=False)
     for kind, name in sorted(conflicts):
-        console.print(f"[red]conflict[/red]: {registry().conflict_message(kind, name)}", highlight=False)
+        console.print(f"[red]conflict[/red]: {escape(registry().conflict_message(kind, name))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
