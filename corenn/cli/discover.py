@@ -41,7 +41,10 @@ def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {'
         print(json.dumps([{"kind": d.kind, "name": d.name, "distribution": d.distribution,
                            "version": d.version, "summary": d.summary} for d in rows], indent=2))
         return
-    table = Table("kind", "name", "distribution", "summary", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    for column in ("kind", "name", "distribution"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary")
     for d in rows:
         table.add_row(d.kind, d.name, d.distribution, escape(d.summary))
     console = _console()
