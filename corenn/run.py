@@ -118,6 +118,17 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
 
+def config_reference() -> str:
+    """The Markdown table of every config key (docs/config.md embeds it; a test keeps them equal)."""
+    rows = ["| key | option | default | meaning |", "|---|---|---|---|"]
+    for a in attrs.fields(RunConfig):
+        default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
+        option = "--init" if a.name == "init" else "--" + a.name.replace("_", "-")
+        rows.append(f"| `{a.name}` | `{option}` | `{_toml_value(default) if default is not None else '(none)'}` "
+                    f"| {a.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

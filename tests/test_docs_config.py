@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from corenn.run import config_reference
+
+DOC = Path(__file__).parents[1] / "docs" / "config.md"
+
+
+def test_the_config_reference_in_the_docs_is_generated_from_the_fields():
+    text = DOC.read_text()
+    start = text.index("-->\n", text.index("<!-- generated")) + 4
+    end = text.index("<!-- end of generated table -->")
+    assert text[start:end].strip() == config_reference().strip(), \
+        "docs/config.md is out of date: paste corenn.run.config_reference() between the markers"
