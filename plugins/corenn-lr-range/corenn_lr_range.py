@@ -1,0 +1,238 @@
+"""``corenn lr-range``: the learning-rate range test, the tutorial's learning-rate picture made actionable.
+
+The tutorial shows loss curves for a low, a good, a high and a very high learning
+rate. The range test finds the good one in one short run: the learning rate grows
+exponentially from ``start`` to ``end`` over ``steps`` minibatches while the loss
+is recorded; the loss first barely moves (too low), then falls fastest, reaches its
+minimum and finally blows up (too high). The suggested rate is a tenth of the rate
+at the smoothed loss's minimum (the steepest descent is shown beside it). With the
+curves, the model is then trained for the same number of steps at a low, the
+suggested, a high and a very high rate, the tutorial's figure from a real run.
+
+    sweep = lr_sweep(RunConfig())            # digits, the default MLP and optimizer
+    sweep.suggested, plot_sweep(sweep, "lr-range.png")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import attrs
+import numpy as np
+
+import corenn
+
+CURVE_FACTORS = {"low": 0.01, "good": 1.0, "high": 10.0, "very high": 100.0}  # times the suggested rate
+
+
+@attrs.frozen
+class ExponentialSweep:
+    """lr(t) = start * (end / start) ** (t / (steps - 1)), a schedule for the optimizer's own step counter."""
+
+    start: float
+    end: float
+    steps: int
+
+    def __call__(self, t: int) -> float:
+        return self.start * (self.end / self.start) ** (min(t, self.steps - 1) / max(1, self.steps - 1))
+
+
+@attrs.define
+class Sweep:
+    lrs: np.ndarray  # the rate of each step taken
+    losses: np.ndarray  # the minibatch loss (data + regularization) at each step
+    smoothed: np.ndarray
+    suggested: float | None
+    minimum: float | None  # the rate at the smoothed loss's minimum
+    steepest: float | None  # the rate where the smoothed loss falls fastest (per log lr)
+    stopped: str  # why it ended: "end" (reached end), "exploded" or "diverged"
+    curves: dict[str, tuple[float, np.ndarray]] = attrs.Factory(dict)  # name -> (lr, losses)
+
+
+def smooth(values: np.ndarray, beta: float) -> np.ndarray:
+    """Bias-corrected exponential moving average."""
+    out, avg = np.empty(len(values)), 0.0
+    for i, v in enumerate(values):
+        avg = beta * avg + (1 - beta) * v
+        out[i] = avg / (1 - beta ** (i + 1))
+    return out
+
+
+def _train(cfg: Any, data: Any, lr: float | Callable[[int], float], steps: int,
+           stop: Callable[[list[float]], str | None] | None = None) -> tuple[list[float], list[float], str]:
+    """``steps`` minibatch steps of a fresh model at ``lr`` (a number or a schedule); (lrs, losses, why it ended)."""
+    from corenn.model import apply_constraints, compute_loss
+    from corenn.run import build_model
+
+    model = build_model(cfg, data.num_features, data.num_classes)
+    loss = corenn.create("loss", cfg.loss)
+    regularizer = None if cfg.regularizer is None else corenn.create("regularizer", cfg.regularizer)
+    optimizer = corenn.create("optimizer", cfg.optimizer, lr=lr)
+    params, grads = model.parameters(), model.gradients()
+    rng = np.random.default_rng(cfg.seed)
+    X, y = data.X_train, data.y_train
+    bs = min(cfg.batch_size, len(y))
+    order, at = rng.permutation(len(y)), 0
+    lrs, losses = [], []
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for t in range(steps):
+            if at + bs > len(y):
+                order, at = rng.permutation(len(y)), 0
+            idx = order[at:at + bs]
+            at += bs
+            try:
+                data_loss, reg_loss = compute_loss(model, loss, X[idx], y[idx], regularizer=regularizer)
+            except corenn.InvalidInput:  # non-finite scores: the weights blew up
+                return lrs, losses, "diverged"
+            value = data_loss + reg_loss
+            if not math.isfinite(value):
+                return lrs, losses, "diverged"
+            lrs.append(float(lr(t) if callable(lr) else lr))  # the optimizer counts steps from 0 like t
+            losses.append(value)
+            why = stop(losses) if stop else None
+            if why:
+                return lrs, losses, why
+            optimizer.step(params, grads)
+            if regularizer is not None:
+                apply_constraints(model, regularizer)
+    return lrs, losses, "end"
+
+
+def lr_sweep(cfg: Any, *, start: float = 1e-6, end: float = 1.0, steps: int = 100, beta: float = 0.9,
+             explode: float = 4.0, curves: bool = False) -> Sweep:
+    """Run the range test on ``cfg`` (a :class:`corenn.run.RunConfig`; its optimizer's lr is replaced).
+
+    Stops early once the smoothed loss exceeds ``explode`` times its minimum.
+    With ``curves``, also trains ``steps`` steps at each rate of :data:`CURVE_FACTORS`.
+    """
+    from corenn.run import load_data
+
+    if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and 0 < start < end):
+        raise corenn.InvalidInput(f"lr-range: need 0 < --start < --end, got {start!r} and {end!r}")
+    if not isinstance(steps, int) or steps < 10:
+        raise corenn.InvalidInput(f"lr-range: --steps must be an integer >= 10, got {steps!r}")
+    if "lr" not in {a.name for a in corenn.hyperparameters(corenn.get("optimizer", corenn.parse_spec(cfg.optimizer)[0]))}:
+        raise corenn.InvalidInput(f"lr-range: optimizer {cfg.optimizer!r} has no learning rate to sweep")
+    data, _ = load_data(cfg)
+    cfg = attrs.evolve(cfg, schedule=None)
+    state = {"avg": 0.0, "best": math.inf}
+
+    def stop(losses: list[float]) -> str | None:
+        i = len(losses)
+        state["avg"] = beta * state["avg"] + (1 - beta) * losses[-1]
+        value = state["avg"] / (1 - beta ** i)
+        state["best"] = min(state["best"], value)
+        return "exploded" if i > 10 and value > explode * state["best"] else None
+
+    lrs, losses, stopped = _train(cfg, data, ExponentialSweep(start, end, steps), steps, stop)
+    lrs_a, losses_a = np.array(lrs), np.array(losses)
+    smoothed = smooth(losses_a, beta) if losses else np.array([])
+    suggested = minimum = steepest = None
+    skip = min(5, max(0, len(smoothed) - 3))  # the first smoothed values are still noisy
+    if len(smoothed) - skip >= 3:
+        low = skip + int(np.argmin(smoothed[skip:]))
+        minimum = float(lrs_a[low])
+        suggested = minimum / 10
+        if low - skip >= 2:
+            slope = np.gradient(smoothed[skip:low + 1], np.log(lrs_a[skip:low + 1]))
+            steepest = float(lrs_a[skip + int(np.argmin(slope))])
+    sweep = Sweep(lrs_a, losses_a, smoothed, suggested, minimum, steepest, stopped)
+    if curves and suggested is not None:
+        for name, factor in CURVE_FACTORS.items():
+            rate = suggested * factor
+            _, run_losses, _ = _train(cfg, data, rate, steps)
+            sweep.curves[name] = (rate, np.array(run_losses))
+    return sweep
+
+
+def plot_sweep(sweep: Sweep, path: str | Path, title: str = "", dpi: int = 100) -> Path:
+    """Loss against learning rate (log x) with the suggestion marked; beside it the four curves, if run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 2 if sweep.curves else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8), dpi=dpi, layout="constrained", squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(sweep.lrs, sweep.losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss (each step)")
+    ax.plot(sweep.lrs, sweep.smoothed, color="tab:blue", linewidth=2, label="smoothed")
+    ax.set_xscale("log")
+    if len(sweep.smoothed):
+        finite = sweep.smoothed[np.isfinite(sweep.smoothed)]
+        ax.set_ylim(max(0.0, finite.min() - 0.1 * np.ptp(finite)), min(finite.max(), 2 * finite[0]) * 1.05)
+    for value, color, style, label in ((sweep.suggested, "tab:green", "-", "suggested"),
+                                       (sweep.minimum, "tab:red", ":", "loss minimum"),
+                                       (sweep.steepest, "tab:orange", "--", "steepest descent")):
+        if value is not None:
+            ax.axvline(value, color=color, linestyle=style, linewidth=1.5, label=f"{label}: {value:.2g}")
+    ax.set(xlabel="learning rate (log scale)", ylabel="training loss",
+           title=f"learning-rate range test ({len(sweep.lrs)} steps, {sweep.stopped})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    if sweep.curves:
+        ax = axes[0, 1]
+        colors = {"low": "tab:blue", "good": "tab:green", "high": "tab:orange", "very high": "tab:red"}
+        top = 0.0
+        for name, (rate, losses) in sweep.curves.items():
+            if len(losses):
+                s = smooth(losses, 0.8)
+                top = max(top, float(s[0]))
+                ax.plot(np.arange(len(s)), s, color=colors.get(name), linewidth=1.8,
+                        label=f"{name} lr {rate:.2g}" + (" (diverged)" if len(losses) < len(sweep.lrs) else ""))
+        ax.set_ylim(0, 1.5 * top if top > 0 else None)
+        ax.set(xlabel="iteration", ylabel="training loss (smoothed)",
+               title="loss curves at fixed learning rates (the tutorial's picture)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+@corenn.hookimpl
+def corenn_commands(app):
+    import typer
+
+    from corenn.cli.train import _with_field_options, options_to_config
+
+    def lr_range_command(
+        config: Optional[Path] = typer.Argument(None, help="TOML config file (options override it), as for 'corenn train'."),
+        start: float = typer.Option(1e-6, "--start", help="First learning rate."),
+        end: float = typer.Option(1.0, "--end", help="Last learning rate."),
+        steps: int = typer.Option(100, "--steps", help="Steps of the sweep (and of each curve)."),
+        curves: bool = typer.Option(True, "--curves/--no-curves", help="Also train at a low, the suggested, a high "
+                                    "and a very high rate and draw their loss curves."),
+        out: Path = typer.Option(Path("."), "--out", help="Folder for lr-range.png."),
+        **fields: Any,
+    ) -> None:
+        """Learning-rate range test: loss against an exponentially growing lr; prints a suggested lr."""
+        from corenn.run import RunConfig, read_config
+
+        base = read_config(config) if config is not None else {}
+        cfg = RunConfig.from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        sweep = lr_sweep(cfg, start=start, end=end, steps=steps, curves=curves)
+        name = corenn.parse_spec(cfg.optimizer)[0]
+        figure = plot_sweep(sweep, Path(out) / "lr-range.png",
+                            title=f"{cfg.dataset}, hidden {cfg.hidden}, {name}, batch {cfg.batch_size}")
+        print(f"swept lr {sweep.lrs[0]:.2g} -> {sweep.lrs[-1]:.2g} in {len(sweep.lrs)} steps ({sweep.stopped})")
+        if sweep.suggested is None:
+            print("no suggestion: the loss never fell; widen the range (--start, --end) or check the setup "
+                  "with 'corenn check'")
+        else:
+            print(f"lowest smoothed loss at lr {sweep.minimum:.2g}"
+                  + (f"; steepest descent at lr {sweep.steepest:.2g}" if sweep.steepest else ""))
+            for label, (rate, losses) in sweep.curves.items():
+                print(f"  {label:>9} lr {rate:.2g}: loss {losses[0]:.4f} -> {losses[-1]:.4f}"
+                      + (" (diverged)" if len(losses) < steps else "") if len(losses) else f"  {label}: diverged")
+            print(f"suggested learning rate: {sweep.suggested:.2g}  (--optimizer {name}:lr={sweep.suggested:.2g})")
+        print(f"figure: {figure}")
+
+    app.command("lr-range")(_with_field_options(lr_range_command))

@@ -1,0 +1,65 @@
+"""`corenn lr-range`: the sweep's schedule, its suggestion on a real run, the four curves and the figure."""
+
+import numpy as np
+import pytest
+
+from corenn.cli import main
+from corenn.run import RunConfig
+from corenn_lr_range import CURVE_FACTORS, ExponentialSweep, lr_sweep, plot_sweep
+
+DIGITS = {"dataset": "digits", "hidden": [32]}
+
+
+def test_the_learning_rate_grows_geometrically_from_start_to_end():
+    sweep = ExponentialSweep(1e-6, 1.0, 7)
+    rates = np.array([sweep(t) for t in range(7)])
+    np.testing.assert_allclose(rates, np.logspace(-6, 0, 7))
+    assert sweep(100) == pytest.approx(1.0)  # held at the end
+
+
+@pytest.fixture(scope="module")
+def digits_sweep():
+    return lr_sweep(RunConfig.from_mapping({**DIGITS, "optimizer": "adam"}), steps=60, end=10.0, curves=True)
+
+
+def test_the_sweep_stops_when_the_loss_blows_up_and_suggests_a_tenth_of_the_best_rate(digits_sweep):
+    s = digits_sweep
+    assert s.stopped in ("exploded", "diverged") and len(s.lrs) < 60 and s.lrs[-1] < 10.0
+    assert np.all(np.diff(s.lrs) > 0) and s.lrs[0] == pytest.approx(1e-6)
+    assert s.suggested == pytest.approx(s.minimum / 10)
+    assert 1e-3 < s.suggested < 0.3  # adam on standardized digits: around 1e-2
+    assert s.steepest is not None and s.steepest <= s.minimum
+    low = int(np.argmin(np.abs(s.lrs - s.minimum)))
+    assert s.smoothed[low] < 0.8 * s.smoothed[0]  # the loss fell on the way to the minimum ...
+    assert s.smoothed[-1] > 1.5 * s.smoothed[low]  # ... and rose after it
+
+
+def test_the_suggested_rate_trains_better_than_a_low_or_a_very_high_one(digits_sweep):
+    curves = digits_sweep.curves
+    assert list(curves) == list(CURVE_FACTORS)
+    final = {name: (np.mean(losses[-10:]) if len(losses) == 60 else np.inf) for name, (rate, losses) in curves.items()}
+    assert final["good"] < 0.5 * final["low"]
+    assert final["good"] < final["high"] < final["very high"]
+    assert curves["high"][0] == pytest.approx(10 * digits_sweep.suggested)
+
+
+def test_the_figure_is_a_real_picture(tmp_path, digits_sweep):
+    import matplotlib.image
+
+    image = matplotlib.image.imread(plot_sweep(digits_sweep, tmp_path / "lr.png"))
+    assert image.shape[1] > 1000 and image[..., :3].std() > 0.05
+
+
+def test_the_command_prints_the_suggestion_and_writes_the_figure_for_a_config(tmp_path, capsys):
+    config = tmp_path / "spiral.toml"
+    config.write_text('dataset = "spiral"\nhidden = [32]\noptimizer = "adam"\n')
+    assert main(["lr-range", str(config), "--steps", "40", "--no-curves", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "suggested learning rate:" in out and "--optimizer adam:lr=" in out
+    assert (tmp_path / "lr-range.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args", [["--start", "0"], ["--start", "1", "--end", "0.1"], ["--steps", "3"]])
+def test_a_bad_range_is_a_one_line_error(tmp_path, capsys, args):
+    assert main(["lr-range", "--dataset", "spiral", *args, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: lr-range")
