@@ -26,8 +26,8 @@ def number(instance, attribute, value) -> None:
 def in_range(low: float | None = None, high: float | None = None, *, low_open: bool = False,
              high_open: bool = False) -> Validator:
     """A finite number in the interval from low to high (either end may be open or absent)."""
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
     text = f"must be in {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
 
     def validate(instance, attribute, value) -> None:
