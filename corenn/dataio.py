@@ -23,7 +23,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +109,16 @@ def split_indices(y: np.ndarray, fraction: float, rng: np.random.Generator, *,
 
 def split_train(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                 classes: Sequence[str], *, val_fraction: float, rng: np.random.Generator,
-                stratify: bool = True) -> Data:
+                stratify: bool = True, features: Callable[[np.ndarray], np.ndarray] | None = None) -> Data:
     """Data whose validation part is ``val_fraction`` of the training set (chosen by ``rng``)
-    and whose test part is the given test set, unchanged and in order."""
+    and whose test part is the given test set, unchanged and in order.
+
+    ``features``, if given, turns each X part into features after the split (for
+    example :func:`unit_pixels`, so that raw uint8 images are converted only once).
+    """
     kept, held = split_indices(y_train, val_fraction, rng, stratify=stratify)
-    return Data(X_train[kept], y_train[kept], X_train[held], y_train[held], X_test, y_test, classes)
+    f = features or (lambda X: X)
+    return Data(f(X_train[kept]), y_train[kept], f(X_train[held]), y_train[held], f(X_test), y_test, classes)
 
 
 def split_pool(X: np.ndarray, y: np.ndarray, classes: Sequence[str], *, test_fraction: float,
@@ -132,6 +137,20 @@ def unit_pixels(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 
 
 # -- folders ----------------------------------------------------------------------------------------
+
+def folder_or_none(instance: Any, attribute: Any, value: Any) -> None:
+    """Validator: None (the default folder) or a folder path (str or PathLike), checked when loading."""
+    if value is not None and not (isinstance(value, (str, os.PathLike)) and str(value)):
+        raise InvalidHyperparameter(component_name(instance), attribute.name, value,
+                                    "must be a folder path (a string), or None for the default folder")
+
+
+def base_url_or_none(instance: Any, attribute: Any, value: Any) -> None:
+    """Validator: None or an http(s):// or file:// base URL."""
+    if value is not None and not (isinstance(value, str) and value.startswith(("http://", "https://", "file://"))):
+        raise InvalidHyperparameter(component_name(instance), attribute.name, value,
+                                    "must be a base URL starting with http://, https:// or file://, or None")
+
 
 def data_home(name: str | None = None) -> Path:
     """Where datasets live when no folder is given: ``$CORENN_DATA``, else
@@ -177,6 +196,15 @@ def sha256_file(path: str | os.PathLike) -> str:
         while chunk := f.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def copy_atomic(source: Any, dest: str | os.PathLike) -> Path:
+    """Copy the readable binary file object ``source`` to ``dest`` atomically (temporary file, fsync, rename)."""
+    def copy(target) -> None:
+        while chunk := source.read(CHUNK):
+            target.write(chunk)
+
+    return atomic_write(dest, copy)
 
 
 def source_url(filename: str, urls: Mapping[str, str], *, mirror: str | None = None,

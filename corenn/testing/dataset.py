@@ -11,7 +11,12 @@ must give a different split for a different seed.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import http.server
 import tempfile
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,6 +25,59 @@ from ..data import Data
 from ._kit import Subject, register_check
 
 SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass
+class Served:
+    """What :func:`serve_files` yields: the base URL and the names requested so far."""
+
+    url: str
+    requests: list[str]
+
+
+@contextlib.contextmanager
+def serve_files(files: Mapping[str, bytes], *, cut_short: Mapping[str, int] | None = None) -> Iterator[Served]:
+    """Serve ``files`` (name -> bytes) over HTTP on 127.0.0.1 while the block runs.
+
+    For testing downloads without the internet: yields a :class:`Served` with the base
+    ``url`` and the list of ``requests`` (file names asked for). A name in ``cut_short``
+    announces its full length but the connection closes after that many bytes.
+    """
+    cut_short = dict(cut_short or {})
+    served = Served("", [])
+    requests = served.requests
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 10
+
+        def do_GET(self) -> None:
+            name = self.path.lstrip("/")
+            requests.append(name)
+            body = files.get(name)
+            if body is None:
+                self.send_error(404, "no such file")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:cut_short.get(name, len(body))])
+            self.close_connection = True
+
+        def log_message(self, *args: Any) -> None:  # keep test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        served.url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield served
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def _load(subject: Subject, seed: Any) -> Data:
