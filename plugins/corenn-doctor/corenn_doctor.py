@@ -90,7 +90,7 @@ class Doctor:
             return ""
         findings = self.diagnose()
         self.write()
-        return format_report(findings, self.trainer.history)
+        return format_report(findings, self.trainer.history, self.min_steps)
 
     def write(self) -> Path | None:
         folder = getattr(self.trainer, "run_folder", None)
@@ -235,7 +235,7 @@ def summary(history: Any) -> dict:
     return {k: (None if isinstance(x, float) and not math.isfinite(x) else x) for k, x in out.items()}
 
 
-def format_report(findings: list[dict], history: Any) -> str:
+def format_report(findings: list[dict], history: Any, min_steps: int = 20) -> str:
     s = summary(history)
     if not s["steps"]:
         return "doctor: no training steps to judge"
@@ -245,7 +245,9 @@ def format_report(findings: list[dict], history: Any) -> str:
             parts.append(f"train/val accuracy {s['train_acc']:.3f}/{s['val_acc']:.3f}")
         if s["ratios"]:
             parts.append(f"update/weight ratios {min(s['ratios'].values()):.1e} to {max(s['ratios'].values()):.1e}")
-        return textwrap.fill("doctor: nothing looks wrong (" + "; ".join(parts) + ")", WIDTH, subsequent_indent="  ")
+        short = f"; too few steps to judge the loss curve (fewer than {min_steps})" if s["steps"] < min_steps else ""
+        return textwrap.fill("doctor: nothing looks wrong (" + "; ".join(parts) + ")" + short, WIDTH,
+                             subsequent_indent="  ")
     lines = [f"doctor: {len(findings)} finding{'s' if len(findings) > 1 else ''}"]
     for f in findings:
         lines.append(textwrap.fill(f["problem"], WIDTH, initial_indent="  - ", subsequent_indent="    "))

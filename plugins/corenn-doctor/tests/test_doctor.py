@@ -10,7 +10,7 @@ from corenn.cli import main
 from corenn.run import RunConfig, build_model, build_trainer, load_data
 from corenn.testing import check_component
 from corenn.trainer import History, TrainingDiverged
-from corenn_doctor import Doctor, diagnose
+from corenn_doctor import Doctor, diagnose, format_report
 
 
 def doctor_run(**config):
@@ -114,7 +114,8 @@ def test_a_healthy_run_gets_a_clean_bill():
 def test_the_rules_apply_to_any_history_and_need_enough_steps():
     assert diagnose(History()) == []
     short = History(loss=[2.3, 2.2, 2.1])
-    assert diagnose(short) == []  # too short to judge a curve
+    assert diagnose(short) == []  # too short to judge a curve, and the report says so
+    assert "too few steps to judge the loss curve" in format_report([], short)
     spike = History(loss=[2.3, 50.0, 2.2])
     assert [f["rule"] for f in diagnose(spike)] == ["exploding"]
     assert Doctor().report() == ""  # never ran
