@@ -31,7 +31,8 @@ import attrs
 import numpy as np
 
 from .arrays import as_generator
-from .component import component_name
+from . import validators
+from .component import component, component_name, hyperparameter
 from .data import Data
 from .errors import InvalidFile, InvalidHyperparameter
 from .files import atomic_write
@@ -150,6 +151,51 @@ def base_url_or_none(instance: Any, attribute: Any, value: Any) -> None:
     if value is not None and not (isinstance(value, str) and value.startswith(("http://", "https://", "file://"))):
         raise InvalidHyperparameter(component_name(instance), attribute.name, value,
                                     "must be a base URL starting with http://, https:// or file://, or None")
+
+
+@component
+class FolderDataset(DatasetBase):
+    """Base for datasets read from files in a folder that can be downloaded: the
+    hyperparameters ``path``, ``val_fraction``, ``download`` and ``mirror``.
+
+    Subclasses set ``name`` and write ``fetch()`` (download what the folder lacks) and
+    ``read(rng)`` (the files as Data). The environment variable ``CORENN_<NAME>_MIRROR``
+    may hold a base URL to download from.
+    """
+
+    path: str | None = hyperparameter(None, doc="folder holding the data files (None: $CORENN_DATA/<name>, "
+                                                "else ~/.cache/corenn/<name>)", check=folder_or_none)
+    val_fraction: float = hyperparameter(0.1, doc="share of the training files held out for validation",
+                                         check=validators.unit_interval_open_right)
+    download: bool = hyperparameter(False, doc="fetch missing files, verified by their official SHA-256",
+                                    check=validators.one_of(False, True))
+    mirror: str | None = hyperparameter(None, doc="base URL to download from (else $CORENN_<NAME>_MIRROR, else the "
+                                                  "official URL)", check=base_url_or_none)
+
+    @property
+    def folder(self) -> Path:
+        """The folder the files are read from (and downloaded to)."""
+        return Path(self.path).expanduser() if self.path is not None else data_home(self.name)
+
+    @property
+    def mirror_variable(self) -> str:
+        """The environment variable that may hold a base URL: ``CORENN_<NAME>_MIRROR``."""
+        return f"CORENN_{self.name.upper()}_MIRROR"
+
+    def source(self, filename: str, urls: Mapping[str, str]) -> str:
+        """The URL to download ``filename`` from (see :func:`source_url`)."""
+        return source_url(filename, urls, mirror=self.mirror, variable=self.mirror_variable)
+
+    def _load(self, rng: np.random.Generator) -> Data:
+        if self.download:
+            self.fetch()
+        return self.read(rng)
+
+    def fetch(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, rng: np.random.Generator) -> Data:  # pragma: no cover - abstract
+        raise NotImplementedError
 
 
 def data_home(name: str | None = None) -> Path:
