@@ -11,3 +11,13 @@ def test_the_config_reference_in_the_docs_is_generated_from_the_fields():
     end = text.index("<!-- end of generated table -->")
     assert text[start:end].strip() == config_reference().strip(), \
         "docs/config.md is out of date: paste corenn.run.config_reference() between the markers"
+
+
+def test_the_example_configs_are_valid_run_configs():
+    import tomllib
+
+    from corenn.run import RunConfig
+
+    for path in (DOC.parent / "examples").glob("*.toml"):
+        cfg = RunConfig.from_mapping(tomllib.loads(path.read_text()), where=str(path))
+        assert cfg.epochs > 0
