@@ -115,3 +115,9 @@ def test_bad_options_are_one_line_errors(capsys):
     assert main(["check", "--dataset", "spirall"]) == 2
     assert "spiral" in capsys.readouterr().err
     assert main(["check", "--dataset", "spiral", "--samples", "0"]) == 2
+
+
+def test_the_command_runs_on_the_default_data(capsys):
+    assert main(["check", "--hidden", "16"]) == 0  # digits, the default model made small
+    out = capsys.readouterr().out
+    assert "dataset digits" in out and "ln(10)" in out and "4 passed" in out

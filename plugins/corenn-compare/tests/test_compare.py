@@ -112,6 +112,14 @@ def test_the_command_writes_png_and_gif_and_with_train_a_config_the_curves(tmp_p
         assert (tmp_path / name).stat().st_size > 5_000, name
 
 
+def test_train_default_uses_digits_and_the_default_model(tmp_path, capsys):
+    code = main(["compare", "optimizers", "sgd", "adam", "--no-gif", "--steps", "10", "--train", "default",
+                 "--epochs", "1", "--out", str(tmp_path)])
+    assert code == 0
+    assert "adam: final loss" in capsys.readouterr().out
+    assert (tmp_path / "optimizers-training.png").is_file()
+
+
 def test_an_unknown_function_is_a_one_line_error(tmp_path, capsys):
     assert main(["compare", "optimizers", "sgd", "--function", "himmelblau", "--out", str(tmp_path)]) == 2
     assert "rosenbrock" in capsys.readouterr().err

@@ -63,3 +63,10 @@ def test_the_command_prints_the_suggestion_and_writes_the_figure_for_a_config(tm
 def test_a_bad_range_is_a_one_line_error(tmp_path, capsys, args):
     assert main(["lr-range", "--dataset", "spiral", *args, "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: lr-range")
+
+
+def test_the_command_runs_on_the_default_data(tmp_path, capsys):
+    assert main(["lr-range", "--hidden", "16", "--steps", "40", "--no-curves", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "suggested learning rate:" in out and "adam:lr=" in out  # digits with the default optimizer
+    assert (tmp_path / "lr-range.png").is_file()
