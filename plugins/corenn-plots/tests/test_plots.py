@@ -9,6 +9,7 @@ import pytest
 import corenn
 from corenn.cli import main
 from corenn.run import RunConfig, train
+from corenn.testing import check_component
 from corenn_plots import FIGURE, Plots, plot_history, plot_run, read_history, smooth
 
 QUICK = {"dataset": "spiral", "hidden": [16], "epochs": 3, "optimizer": "adam:lr=0.01"}
@@ -23,6 +24,7 @@ def assert_picture(path):
 
 
 def test_plots_is_a_registered_default_callback():
+    check_component(Plots, "callback")
     assert corenn.get("callback", "plots") is Plots and Plots.enabled_by_default
     with pytest.raises(corenn.InvalidHyperparameter, match="dpi"):
         Plots(dpi=0)
