@@ -46,7 +46,7 @@ def test_a_scheduled_lr_may_reach_zero_but_below_zero_fails_when_reached_naming_
     before = x[0].copy()
     opt.step(x, g)  # lr = 0 at step 2 (the end of a decay to 0, the start of a warmup): no update
     np.testing.assert_array_equal(x[0], before)
-    with pytest.raises(corenn.InvalidHyperparameter, match=r"sgd: lr=-0.05\d* .*must be in \[0, inf\].*step 3"):
+    with pytest.raises(corenn.InvalidHyperparameter, match=r"sgd: lr=-0.05\d* .*must be in \[0, inf\).*step 3"):
         opt.step(x, g)
     with pytest.raises(corenn.InvalidHyperparameter, match="lr=0"):
         SGD(lr=0.0)  # a constant lr of 0 is a mistake
