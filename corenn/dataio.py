@@ -8,6 +8,9 @@ hyperparameter overrides. The split helpers turn arrays into a
     data = dataio.split_pool(X, y, classes, test_fraction=0.2, val_fraction=0.1, rng=rng)
     data = dataio.split_train(X_train, y_train, X_test, y_test, classes, val_fraction=0.1, rng=rng)
 
+:class:`FolderDataset` adds ``path``, ``val_fraction``, ``download`` and
+``mirror`` for datasets read from files that can be downloaded.
+
 Downloads (:func:`download`) go to a temporary file beside the destination,
 are checked against the expected size and SHA-256, and only then renamed into
 place: a wrong checksum, a truncated transfer or a network error leaves
@@ -30,8 +33,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .arrays import as_generator
 from . import validators
+from .arrays import as_generator
 from .component import component, component_name, hyperparameter
 from .data import Data
 from .errors import InvalidFile, InvalidHyperparameter
