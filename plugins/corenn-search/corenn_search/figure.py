@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def plot(result: SearchResult, path: str | os.PathLike) -> Path:
     """The trials in the two most important dimensions, one panel per stage, colored by validation
-    accuracy (the tutorial's coarse and fine pictures); a dashed box shows the next stage's ranges."""
+    accuracy (the tutorial's coarse and fine pictures), each panel on its own stage's ranges and color scale;
+    a dashed box shows the next stage's ranges."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
@@ -26,14 +27,10 @@ def plot(result: SearchResult, path: str | os.PathLike) -> Path:
     order = sorted(space, key=lambda p: -result.importance.get(p.path, 0.0))
     dims = order[:2]
     stages = sorted(result.stages) or [0]
-    fig = Figure(figsize=(5.2 * len(stages) + 1.2, 4.4), layout="constrained")
+    fig = Figure(figsize=(6.2 * len(stages), 4.4), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(stages), squeeze=False)[0]
     good = [t for t in result.trials if t.ok]
-    accs = [t.val_acc for t in good]
-    vmin, vmax = (min(accs), max(accs)) if accs else (0.0, 1.0)
-    if vmax <= vmin:
-        vmin, vmax = vmin - 0.01, vmax + 0.01
     best = result.best
     jitter = np.random.default_rng(0)
 
@@ -57,7 +54,6 @@ def plot(result: SearchResult, path: str | os.PathLike) -> Path:
             getattr(ax, f"set_{axis}ticks")(range(len(p.choices)), [_show(c) for c in p.choices])
             set_lim(-0.5, len(p.choices) - 0.5)
 
-    scatter = None
     for ax, stage in zip(axes, stages):
         stage_space, epochs = result.stages.get(stage, (space, 0))
         mine = [t for t in good if t.stage == stage]
@@ -66,8 +62,14 @@ def plot(result: SearchResult, path: str | os.PathLike) -> Path:
         ax.set_title(f"stage {stage + 1} ({name}): {len(mine) + len(failed)} trials, {epochs} epochs", fontsize=10)
         x = coords(dims[0], mine)
         y = coords(dims[1], mine) if len(dims) > 1 else np.array([t.val_acc for t in mine])
+        # each stage its own color scale: the fine stage is there to tell good values from better ones
+        accs = [t.val_acc for t in mine] or [0.0, 1.0]
+        vmin, vmax = min(accs), max(accs)
+        if vmax - vmin < 1e-3:
+            vmin, vmax = vmin - 0.005, vmax + 0.005
         scatter = ax.scatter(x, y, c=[t.val_acc for t in mine], cmap="viridis", vmin=vmin, vmax=vmax, s=36,
                              edgecolors="black", linewidths=0.3)
+        fig.colorbar(scatter, ax=ax, label="validation accuracy", pad=0.01)
         if failed:
             fx = coords(dims[0], failed)
             fy = coords(dims[1], failed) if len(dims) > 1 else np.full(len(failed), vmin)
@@ -77,23 +79,22 @@ def plot(result: SearchResult, path: str | os.PathLike) -> Path:
             by = coords(dims[1], [best]) if len(dims) > 1 else np.array([best.val_acc])
             ax.scatter(bx, by, marker="*", s=260, facecolors="none", edgecolors="red", linewidths=1.5,
                        label=f"best {best.val_acc:.3f}")
-        for box, label in ((result.stages.get(stage + 1), "next stage's ranges"),
-                           (result.stages.get(stage) if stage else None, "this stage's ranges")):
-            if box is not None and len(dims) > 1 and all(p.numeric for p in dims):
-                ranges = {p.path: p for p in box[0]}
-                a, b = ranges[dims[0].path], ranges[dims[1].path]
-                ax.add_patch(Rectangle((a.low, b.low), a.high - a.low, b.high - b.low, fill=False, linestyle="--",
-                                       edgecolor="red", linewidth=1, label=label))
-        frame(ax, dims[0], "x")  # every panel spans the first stage's ranges: stages compare at a glance
+        following = result.stages.get(stage + 1)
+        if following is not None and len(dims) > 1 and all(p.numeric for p in dims):
+            box = {p.path: p for p in following[0]}
+            a, b = box[dims[0].path], box[dims[1].path]
+            ax.add_patch(Rectangle((a.low, b.low), a.high - a.low, b.high - b.low, fill=False, linestyle="--",
+                                   edgecolor="red", linewidth=1, label="next stage's ranges"))
+        # each panel spans its own stage's ranges (a fine stage zooms in); choices keep the first stage's axis
+        own = {p.path: p for p in stage_space}
+        frame(ax, own.get(dims[0].path, dims[0]) if dims[0].numeric else dims[0], "x")
         if len(dims) > 1:
-            frame(ax, dims[1], "y")
+            frame(ax, own.get(dims[1].path, dims[1]) if dims[1].numeric else dims[1], "y")
         else:
             ax.set_ylabel("validation accuracy")
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
-    if scatter is not None:
-        fig.colorbar(scatter, ax=list(axes), label="validation accuracy")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.png")
