@@ -25,15 +25,18 @@ JSON_KEY = "__json__"
 MAX_JSON_BYTES = 64 * 1024 * 1024
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, mode: str = "wb") -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, mode: str = "wb",
+                 permissions: int = 0o644) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``.
 
     A crash at any moment leaves either the old file or the new one, never half of one.
+    The file gets ``permissions`` (mkstemp would leave it readable by its owner only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, permissions)
         with os.fdopen(fd, mode) as f:
             write(f)
             f.flush()
