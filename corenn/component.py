@@ -53,7 +53,7 @@ def hyperparameter(
     validator = check
     converter = None
     if schedulable:
-        converter = _to_schedule_or_number
+        converter = attrs.Converter(_to_schedule_or_number, takes_self=True, takes_field=True)
         validator = _unless_schedule(check) if check else None
     if factory is not None:
         default = attrs.Factory(factory)
@@ -74,11 +74,16 @@ def value_at(value: Any, t: int) -> Any:
     return value(t) if is_schedule(value) else value
 
 
-def _to_schedule_or_number(value: Any) -> Any:
+def _to_schedule_or_number(value: Any, instance: Any, field: attrs.Attribute) -> Any:
     if isinstance(value, (str, Mapping)):
+        from .errors import CorennError
         from .registry import create
 
-        return create("schedule", value)
+        try:
+            return create("schedule", value)
+        except CorennError as exc:
+            raise InvalidHyperparameter(component_name(instance), field.name, value,
+                                        f"must be a number or a schedule spec ({exc})") from exc
     return value
 
 

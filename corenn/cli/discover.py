@@ -69,7 +69,7 @@ def info(kind: str = typer.Argument(..., help="Component kind."),
         print(json.dumps(d.to_dict(), indent=2, default=repr))
         return
     console = _console()
-    console.print(f"[bold]{d.kind} {d.name}[/bold]  ({d.distribution} {d.version})")
+    console.print(f"[bold]{d.kind} {d.name}[/bold]  ({escape(f'{d.distribution} {d.version}'.strip())})")
     if d.doc:
         console.print(d.doc, markup=False)
     if d.hyperparameters:
