@@ -54,6 +54,11 @@ class Param:
     low: float | int | None = None
     high: float | int | None = None
     choices: tuple = ()
+    text: str = attrs.field(default="", eq=False, repr=False)  # as the user wrote it, for messages
+
+    @property
+    def given(self) -> str:
+        return self.text or str(self)
 
     @classmethod
     def parse(cls, text: str) -> Param:
@@ -75,7 +80,7 @@ class Param:
                 raise SearchError(f"{what}: a choice needs at least two values separated by '|'")
             if len({json.dumps(c, sort_keys=True, default=str) for c in choices}) < len(choices):
                 raise SearchError(f"{what}: a choice lists the same value twice")
-            return cls(path, dist, choices=choices)
+            return cls(path, dist, choices=choices, text=str(text))
         low_text, dots, high_text = spec.partition("..")
         if not dots:
             raise SearchError(f"{what}: write the range as LOW..HIGH, e.g. {dist}:1e-5..1e-2")
@@ -86,7 +91,7 @@ class Param:
         if dist == "log" and low <= 0:
             raise SearchError(f"{what}: a log range needs positive bounds (got {low!r}); "
                               "search a range that includes 0 with uniform:")
-        return cls(path, dist, low, high)
+        return cls(path, dist, low, high, text=str(text))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Param:
@@ -144,7 +149,7 @@ class Param:
         whole range) on each side, kept inside this range; a choice keeps the values that occur."""
         if not self.numeric:
             kept = tuple(c for c in self.choices if c in values)
-            return attrs.evolve(self, choices=kept or self.choices)
+            return attrs.evolve(self, text="", choices=kept or self.choices)
         lo, hi = self.bounds()
         coords = [self.coordinate(v) for v in values]
         a, b = min(coords), max(coords)
@@ -154,10 +159,10 @@ class Param:
             a, b = math.floor(a), math.ceil(b)
             if a == b:  # keep a range to sample from
                 a, b = (a - 1, b) if a > self.low else (a, b + 1)
-            return attrs.evolve(self, low=int(a), high=int(b))
+            return attrs.evolve(self, text="", low=int(a), high=int(b))
         low = min(max(_sig(self._from_coordinate(a)), self.low), self.high)
         high = max(min(_sig(self._from_coordinate(b)), self.high), low)
-        return attrs.evolve(self, low=low, high=high) if high > low else self
+        return attrs.evolve(self, text="", low=low, high=high) if high > low else self
 
     def widened(self, side: str) -> Param:
         """This range with the ``side`` ("low" or "high") end pushed out by half its width (own space)."""
@@ -165,10 +170,10 @@ class Param:
         step = (hi - lo) / 2
         if self.dist == "int":
             step = max(1, round(step))
-            return attrs.evolve(self, low=self.low - step) if side == "low" else attrs.evolve(self, high=self.high + step)
+            return attrs.evolve(self, text="", low=self.low - step) if side == "low" else attrs.evolve(self, text="", high=self.high + step)
         if side == "low":
-            return attrs.evolve(self, low=_sig(self._from_coordinate(lo - step)))
-        return attrs.evolve(self, high=_sig(self._from_coordinate(hi + step)))
+            return attrs.evolve(self, text="", low=_sig(self._from_coordinate(lo - step)))
+        return attrs.evolve(self, text="", high=_sig(self._from_coordinate(hi + step)))
 
 
 def _show(value: Any, dist: str = "") -> str:
@@ -223,35 +228,35 @@ def check_space(config: Mapping[str, Any], space: Sequence[Param]) -> None:
         if head not in fields:
             close = difflib.get_close_matches(head, fields, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SearchError(f"--param {p}: unknown config key {head!r}{hint} (keys: {', '.join(fields)}; "
+            raise SearchError(f"--param {p.given}: unknown config key {head!r}{hint} (keys: {', '.join(fields)}; "
                               f"hyperparameters inside a component: {', '.join(f'{f}.NAME' for f in COMPONENT_FIELDS)})")
         if not key:
             continue
         if head not in COMPONENT_FIELDS:
-            raise SearchError(f"--param {p}: {head!r} is not a component spec, so it has no hyperparameter "
+            raise SearchError(f"--param {p.given}: {head!r} is not a component spec, so it has no hyperparameter "
                               f"{key!r}; search it whole ({head}=...), or one of: "
                               f"{', '.join(f'{f}.NAME' for f in COMPONENT_FIELDS)}")
         if "." in key:
-            raise SearchError(f"--param {p}: a path is KEY or COMPONENT.HYPERPARAMETER (one dot)")
+            raise SearchError(f"--param {p.given}: a path is KEY or COMPONENT.HYPERPARAMETER (one dot)")
         kind = COMPONENT_FIELDS[head]
         whole = by_path.get(head)
         specs = whole.choices if whole is not None and not whole.numeric else [config.get(head)]
         for spec in specs:
             if spec is None:
-                raise SearchError(f"--param {p}: the config has no {head}; choose one (e.g. --{head} NAME) "
+                raise SearchError(f"--param {p.given}: the config has no {head}; choose one (e.g. --{head} NAME) "
                                   f"to search its {key!r}")
             name, _ = corenn.parse_spec(spec)
             names = [h.name for h in corenn.describe(kind, name).hyperparameters]
             if key not in names:
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise SearchError(f"--param {p}: {kind} {name!r} has no hyperparameter {key!r}{hint} "
+                raise SearchError(f"--param {p.given}: {kind} {name!r} has no hyperparameter {key!r}{hint} "
                                   f"(it has: {', '.join(names) or 'none'})")
     for p in space:
         for value in (p.choices if not p.numeric else (p.low, p.high)):
             problem = config_problem(apply_params(config, {p.path: value}), [p.path])
             if problem:
-                raise SearchError(f"--param {p}: the value {_show(value)} is not allowed: {problem}")
+                raise SearchError(f"--param {p.given}: the value {_show(value)} is not allowed: {problem}")
 
 
 def config_problem(config: Mapping[str, Any], paths: Iterable[str]) -> str | None:
