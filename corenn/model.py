@@ -99,6 +99,9 @@ class Sequential:
         for el in self.layers:
             if hasattr(el, "check_input"):
                 el.check_input = False  # the model checks its input once, in forward(); layers need not
+        # training needs no gradient for the data: a first element whose backward takes
+        # input_grad=False (dense) skips computing it
+        self._skip_input_grad = _takes_keyword(self.layers[0].backward, "input_grad")
         self._reg_scratch: dict[tuple[int, str], np.ndarray] = {}
         if seed is not None:
             self.reseed(seed)
@@ -159,10 +162,13 @@ class Sequential:
     # -- computing -----------------------------------------------------------
     def _check_input(self, X: Any, where: str) -> np.ndarray:
         x = as_float_array(X, where, ndim=2, dtype=self._dtype)
+        self._check_width(x, where)
+        return x
+
+    def _check_width(self, x: np.ndarray, where: str) -> None:
         if self.in_features is not None and x.shape[1] != self.in_features:
             raise InvalidInput(f"{where}: X has shape {x.shape} but the model takes (N, {self.in_features}) "
                                f"({self._describe_position(0)}); give {self.in_features} features per sample")
-        return x
 
     def _run(self, x: np.ndarray, training: bool) -> np.ndarray:
         for el, is_layer in zip(self.layers, self._is_layer):
@@ -187,11 +193,19 @@ class Sequential:
 
         Overwrites every array of :meth:`gradients` (nothing to zero between steps).
         """
+        return self._backward(self._as_gradient(dscores), True)
+
+    def _as_gradient(self, dscores: Any) -> np.ndarray:
         d = np.asarray(dscores)
-        if d.dtype != self._dtype:
-            d = d.astype(self._dtype)
-        for el in reversed(self.layers):
+        return d if d.dtype == self._dtype else d.astype(self._dtype)
+
+    def _backward(self, d: np.ndarray, input_grad: bool) -> np.ndarray | None:
+        """Backpropagate ``d`` (an array of the model's dtype); with ``input_grad=False`` the
+        gradient with respect to the input may be skipped (then None is returned)."""
+        layers = self.layers
+        for el in layers[:0:-1]:
             d = el.backward(d)
+        d = layers[0].backward(d) if input_grad or not self._skip_input_grad else layers[0].backward(d, input_grad=False)
         for i, key, _, g in self._slots:  # a layer that rebinds its grads still fills the model's arrays
             grads = self.layers[i].grads
             if grads[key] is not g:
@@ -448,6 +462,14 @@ def _activation(spec: Any, dtype: str) -> Any:
     return act
 
 
+def _takes_keyword(method: Any, name: str) -> bool:
+    """Whether ``method`` has a parameter called ``name``."""
+    try:
+        return name in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 _ACCEPTS_OUT: dict[type, bool] = {}
 
 
@@ -455,10 +477,7 @@ def _accepts_out(regularizer: Any) -> bool:
     """Whether ``regularizer.gradient`` takes ``out=`` (looked up once per class)."""
     cls = type(regularizer)
     if cls not in _ACCEPTS_OUT:
-        try:
-            _ACCEPTS_OUT[cls] = "out" in inspect.signature(regularizer.gradient).parameters
-        except (TypeError, ValueError):
-            _ACCEPTS_OUT[cls] = False
+        _ACCEPTS_OUT[cls] = _takes_keyword(regularizer.gradient, "out")
     return _ACCEPTS_OUT[cls]
 
 
@@ -476,22 +495,73 @@ def compute_loss(model: Sequential, loss: Any, X: Any, y: Any, *, regularizer: A
     scores = model.forward(X, training=training)
     data_loss = float(loss.forward(scores, y))
     slots = model.regularized_parameters(regularized_layers) if regularizer is not None else []
+    reg_loss = _penalty(model, regularizer, slots)
+    if backward:
+        model.backward(loss.backward())
+        _add_penalty_gradients(model, regularizer, slots)
+    return data_loss, reg_loss
+
+
+class BatchLoss:
+    """:func:`compute_loss` with backward, prepared once for a training run.
+
+    ``batch_loss(X, y)`` is ``compute_loss(model, loss, X, y, regularizer=...,
+    regularized_layers=...)``, the same numbers bit for bit, minus the work a
+    trainer need not repeat every step: the regularized weights are looked up
+    once, and with ``trusted=True`` (for batches of data the caller has checked
+    once: X finite, 2-d, of the model's dtype and width; y int64 labels of its
+    length in ``[0, classes)``) the model skips its input checks, a loss with
+    ``forward_trusted`` skips its label checks, and the gradient with respect
+    to X, which training never uses, is not computed where the first layer can
+    skip it. Non-finite scores then show up as a non-finite loss.
+    """
+
+    def __init__(self, model: Any, loss: Any, regularizer: Any = None,
+                 regularized_layers: Iterable[int] | None = None):
+        self.model, self.loss, self.regularizer = model, loss, regularizer
+        self.slots = model.regularized_parameters(regularized_layers) if regularizer is not None else []
+        self._sequential = isinstance(model, Sequential)
+        self._forward_trusted = getattr(loss, "forward_trusted", None)
+
+    def __call__(self, X: Any, y: Any, trusted: bool = False) -> tuple[float, float]:
+        model, loss = self.model, self.loss
+        fast = trusted and self._sequential
+        if fast and model.in_features is not None:
+            scores = model._run(X, True)
+        else:
+            scores = model.forward(X, training=True)
+        if trusted and self._forward_trusted is not None:
+            data_loss = float(self._forward_trusted(scores, y))
+        else:
+            data_loss = float(loss.forward(scores, y))
+        reg_loss = _penalty(model, self.regularizer, self.slots) if self.slots else 0.0
+        if self._sequential:
+            model._backward(model._as_gradient(loss.backward()), not fast)
+        else:
+            model.backward(loss.backward())
+        if self.slots:
+            _add_penalty_gradients(model, self.regularizer, self.slots)
+        return data_loss, reg_loss
+
+
+def _penalty(model: Sequential, regularizer: Any, slots: list[tuple[int, str]]) -> float:
     reg_loss = 0.0
     for i, key in slots:
         reg_loss += float(regularizer.penalty(model.layers[i].params[key]))
-    if backward:
-        model.backward(loss.backward())
-        with_out = bool(slots) and _accepts_out(regularizer)
-        for i, key in slots:
-            layer = model.layers[i]
-            if with_out:
-                scratch = model._reg_scratch.get((i, key))
-                if scratch is None:
-                    scratch = model._reg_scratch[(i, key)] = np.empty_like(layer.params[key])
-                layer.grads[key] += regularizer.gradient(layer.params[key], out=scratch)
-            else:
-                layer.grads[key] += regularizer.gradient(layer.params[key])
-    return data_loss, reg_loss
+    return reg_loss
+
+
+def _add_penalty_gradients(model: Sequential, regularizer: Any, slots: list[tuple[int, str]]) -> None:
+    with_out = bool(slots) and _accepts_out(regularizer)
+    for i, key in slots:
+        layer = model.layers[i]
+        if with_out:
+            scratch = model._reg_scratch.get((i, key))
+            if scratch is None:
+                scratch = model._reg_scratch[(i, key)] = np.empty_like(layer.params[key])
+            layer.grads[key] += regularizer.gradient(layer.params[key], out=scratch)
+        else:
+            layer.grads[key] += regularizer.gradient(layer.params[key])
 
 
 def apply_constraints(model: Sequential, regularizer: Any, regularized_layers: Iterable[int] | None = None) -> None:

@@ -155,10 +155,15 @@ class Trainer:
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
         """Train for ``epochs`` epochs (continuing from a loaded checkpoint's position)."""
-        from .model import apply_constraints, compute_loss
+        from .model import BatchLoss, apply_constraints
 
         X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)
-        y = as_labels(y, "Trainer.fit y", n=X.shape[0])
+        # checked once here, so that each step can skip the checks (see BatchLoss)
+        classes = getattr(self.model, "out_features", None)
+        check_width = getattr(self.model, "_check_width", None)
+        if check_width is not None:
+            check_width(X, "Trainer.fit X")
+        y = as_labels(y, "Trainer.fit y", n=X.shape[0], num_classes=classes)
         if validation is not None:
             Xv = as_float_array(validation[0], "Trainer.fit validation X", ndim=2, dtype=self.model.dtype)
             yv = as_labels(validation[1], "Trainer.fit validation y", n=Xv.shape[0])
@@ -172,10 +177,12 @@ class Trainer:
         ybuf = np.empty(bs, dtype=np.int64)
         eval_idx = self.rng_eval_indices(n)
 
+        batch_loss = BatchLoss(self.model, self.loss, self.regularizer, self.regularized_layers)
+        trusted = classes is not None  # X and y are checked, labels against the number of classes
+
         def objective(Xb, yb):
             try:
-                return compute_loss(self.model, self.loss, Xb, yb, regularizer=self.regularizer,
-                                    regularized_layers=self.regularized_layers)
+                return batch_loss(Xb, yb, trusted)
             except InvalidInput:
                 # the data was checked finite on entry: non-finite scores mean the weights blew up
                 if np.isfinite(self.model.forward(Xb, training=False)).all():
@@ -281,10 +288,11 @@ class Trainer:
         h.data_loss.append(float(data_loss))
         h.reg_loss.append(float(reg_loss))
         h.lr.append(float(lr))
-        logs = {"loss": h.loss[-1], "data_loss": h.data_loss[-1], "reg_loss": h.reg_loss[-1], "lr": h.lr[-1]}
         self.step += 1
-        for cb in self.callbacks:
-            _call(cb, "on_batch_end", self, self.step - 1, logs)
+        if self.callbacks:
+            logs = {"loss": h.loss[-1], "data_loss": h.data_loss[-1], "reg_loss": h.reg_loss[-1], "lr": h.lr[-1]}
+            for cb in self.callbacks:
+                _call(cb, "on_batch_end", self, self.step - 1, logs)
 
     def current_lr(self) -> float:
         opt = self.optimizer

@@ -22,31 +22,40 @@ class SoftmaxCrossEntropy:
     name = "softmax_cross_entropy"
 
     def __attrs_post_init__(self):
-        self._probs = self._grad = self._y = None
+        self._probs = self._grad = self._y = self._rows = None
 
     def forward(self, scores, y):
         scores = corenn.as_float_array(scores, f"{self.name}: scores", ndim=2)
-        n, c = scores.shape
-        y = corenn.as_labels(y, f"{self.name}: labels", n=n, num_classes=c)
-        if self._probs is None or self._probs.shape != scores.shape or self._probs.dtype != scores.dtype:
-            self._probs = np.empty_like(scores)
+        y = corenn.as_labels(y, f"{self.name}: labels", n=scores.shape[0], num_classes=scores.shape[1])
+        return self.forward_trusted(scores, y)
+
+    def forward_trusted(self, scores, y):
+        """:meth:`forward` without its checks, for a caller that has made sure that ``scores``
+        is a 2-d float array and ``y`` an int64 vector of its length with values in ``[0, C)``
+        (the trainer checks the labels once per fit). Scores are not checked for NaN:
+        non-finite scores give a non-finite loss."""
+        probs = self._probs
+        if probs is None or probs.shape != scores.shape or probs.dtype != scores.dtype:
+            probs = self._probs = np.empty_like(scores)
             self._grad = np.empty_like(scores)
-        probs, rows = self._probs, np.arange(n)
-        np.subtract(scores, scores.max(axis=1, keepdims=True), out=probs)  # shifted: max 0 per row
-        correct = probs[rows, y].astype(np.float64)
+            self._rows = np.arange(scores.shape[0])
+        np.subtract(scores, np.maximum.reduce(scores, axis=1, keepdims=True), out=probs)  # shifted: max 0 per row
+        correct = probs[self._rows, y]
         np.exp(probs, out=probs)
-        sums = probs.sum(axis=1, keepdims=True)
-        probs /= sums
+        sums = np.add.reduce(probs, axis=1)
+        probs /= sums[:, None]
         self._y = y
-        return float(np.mean(np.log(sums[:, 0], dtype=np.float64) - correct))
+        losses = np.log(sums, dtype=np.float64)
+        losses -= correct
+        return float(np.add.reduce(losses)) / len(losses)
 
     def backward(self):
         if self._y is None:
             raise corenn.InvalidInput(f"{self.name}: call forward(scores, y) before backward()")
-        grad, n = self._grad, len(self._y)
+        grad = self._grad
         np.copyto(grad, self._probs)
-        grad[np.arange(n), self._y] -= 1
-        grad /= n
+        grad[self._rows, self._y] -= 1
+        grad /= len(self._y)
         return grad
 
 
