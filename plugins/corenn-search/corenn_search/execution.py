@@ -198,14 +198,15 @@ class DaskCluster:
                 try:
                     result = future.result()
                 except Exception as exc:  # the cluster lost it (a killed worker): try again
-                    attempts[job.stage, job.index] += 1
-                    if attempts[job.stage, job.index] > self.retries:
+                    key = (job.stage, job.index)
+                    attempts[key] += 1
+                    if attempts[key] > self.retries:
                         raise SearchError(f"trial {job.index} of stage {job.stage + 1} was lost by the cluster "
-                                          f"{attempts[job.stage, job.index]} times ({type(exc).__name__}: {exc}); the finished "
+                                          f"{attempts[key]} times ({type(exc).__name__}: {exc}); the finished "
                                           "trials are stored: run the same command again to continue") from exc
                     if self.scattered.status != "finished":  # the dataset went with the workers that held it
                         self.scattered = self.client.scatter(self.data, broadcast=True)
-                    retry = self._submit(job, attempts[job.stage, job.index])
+                    retry = self._submit(job, attempts[key])
                     futures[retry] = job
                     pending.add(retry)
                     continue

@@ -38,7 +38,8 @@ def plot(result: SearchResult, path: str | os.PathLike) -> Path:
         values = [t.params.get(p.path) for t in trials]
         if p.numeric:
             return np.array(values, dtype=np.float64)
-        return np.array([p.choices.index(v) for v in values], dtype=np.float64) + jitter.uniform(-0.15, 0.15, len(values))
+        positions = np.array([p.choices.index(v) for v in values], dtype=np.float64)
+        return positions + jitter.uniform(-0.15, 0.15, len(values))
 
     def frame(ax, p: Param, axis: str) -> None:
         set_scale, set_lim = getattr(ax, f"set_{axis}scale"), getattr(ax, f"set_{axis}lim")
@@ -46,7 +47,8 @@ def plot(result: SearchResult, path: str | os.PathLike) -> Path:
         label(p.path + (" (log)" if p.dist == "log" else ""))
         if p.dist == "log":
             set_scale("log")
-            set_lim(p.low / 10 ** (0.03 * math.log10(p.high / p.low)), p.high * 10 ** (0.03 * math.log10(p.high / p.low)))
+            pad = 10 ** (0.03 * math.log10(p.high / p.low))
+            set_lim(p.low / pad, p.high * pad)
         elif p.numeric:
             pad = 0.03 * (p.high - p.low)
             set_lim(p.low - pad, p.high + pad)

@@ -214,9 +214,9 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
         runner.close()
     result.ran = ran
     if result.best is not None:
-        best = _run_config().from_mapping(apply_params(base, result.best.params), where="best trial")
-        best.epochs = result.stages[result.best.stage][1]
-        best.default_callbacks = True
+        epochs = result.stages[result.best.stage][1]
+        best = _run_config().from_mapping(apply_params({**base, "epochs": epochs, "default_callbacks": True},
+                                                       result.best.params), where="best trial")
         result.best_config = folder / BEST_FILE
         atomic_write_text(result.best_config, best.to_toml())
     if figure and result.trials:
@@ -257,7 +257,7 @@ class _Stages:
         for index in range(self.trials):
             if index not in done:
                 values = sample(space, self.seed, stage, index)
-                jobs.append(Job(stage, index, values, {**apply_params(base, values), "epochs": epochs}))
+                jobs.append(Job(stage, index, values, apply_params({**base, "epochs": epochs}, values)))
         return jobs
 
     def run(self, runner: Any, *, load: Callable[[], Any], on_trial: Callable | None,

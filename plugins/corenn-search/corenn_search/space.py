@@ -170,7 +170,9 @@ class Param:
         step = (hi - lo) / 2
         if self.dist == "int":
             step = max(1, round(step))
-            return attrs.evolve(self, text="", low=self.low - step) if side == "low" else attrs.evolve(self, text="", high=self.high + step)
+            if side == "low":
+                return attrs.evolve(self, text="", low=self.low - step)
+            return attrs.evolve(self, text="", high=self.high + step)
         if side == "low":
             return attrs.evolve(self, text="", low=_sig(self._from_coordinate(lo - step)))
         return attrs.evolve(self, text="", high=_sig(self._from_coordinate(hi + step)))
@@ -228,8 +230,9 @@ def check_space(config: Mapping[str, Any], space: Sequence[Param]) -> None:
         if head not in fields:
             close = difflib.get_close_matches(head, fields, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
+            inside = ", ".join(f"{f}.NAME" for f in COMPONENT_FIELDS)
             raise SearchError(f"--param {p.given}: unknown config key {head!r}{hint} (keys: {', '.join(fields)}; "
-                              f"hyperparameters inside a component: {', '.join(f'{f}.NAME' for f in COMPONENT_FIELDS)})")
+                              f"hyperparameters inside a component: {inside})")
         if not key:
             continue
         if head not in COMPONENT_FIELDS:

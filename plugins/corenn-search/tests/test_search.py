@@ -15,13 +15,13 @@ import sys
 import time
 import tomllib
 
+import corenn
 import numpy as np
 import pytest
-
-import corenn
-from corenn.run import RunConfig
-import corenn_search as cs
 from corenn.cli import main
+from corenn.run import RunConfig
+
+import corenn_search as cs
 from corenn_search.space import apply_params, check_space
 
 SMALL = {"dataset": "digits", "hidden": [16], "epochs": 1}
@@ -294,6 +294,17 @@ def test_a_diverging_or_raising_trial_is_stored_as_failed_and_the_search_goes_on
     assert [t.status for t in stored.trials] == ["failed"] * 6 and stored.best is None
 
 
+def test_any_config_key_can_be_searched_and_a_searched_epochs_beats_fine_epochs(tmp_path):
+    config = {**SMALL, "dataset": "spiral"}
+    result = cs.search(config, ["epochs=int:1..3", "batch_size=choice:16|32", "dropout=uniform:0.6..1.0"],
+                       trials=4, stages=2, fine_epochs=5, workers=0, out=tmp_path)
+    assert len(result.trials) == 8 and all(t.ok for t in result.trials)
+    assert all(t.epochs == t.params["epochs"] for t in result.trials)
+    best = tomllib.loads(result.best_config.read_text())
+    assert (best["epochs"], best["batch_size"], best["dropout"]) == tuple(
+        result.best.params[k] for k in ("epochs", "batch_size", "dropout"))
+
+
 def test_the_local_pool_computes_what_this_process_computes(tmp_path):
     config = {**SMALL, "dataset": "spiral", "epochs": 2}
     inline = cs.search(config, [LR], trials=4, workers=0, out=tmp_path / "a", figure=False)
@@ -422,6 +433,8 @@ def test_cli_a_killed_or_interrupted_search_continues_where_it_stopped(tmp_path,
         _stop_group(process)
     before = _rows(out / cs.STORAGE_FILE)
     assert 2 <= len(before) < 16
+    shown = cs.show(out)
+    assert len(shown.trials) == len(before) and not shown.finished and "unfinished" in shown.progress_text()
     assert run_cli("search", *args) == 0
     after = _rows(out / cs.STORAGE_FILE)
     assert len(after) == 16 and set(before) <= set(after)  # the same rows, same finish times: not rerun
