@@ -25,6 +25,15 @@ step, evaluates schedule-valued hyperparameters at :attr:`Optimizer.steps`
 (validating the value a schedule gives with the field's own rule), counts the
 steps and saves and loads the state.
 
+An optimizer whose update is the same formula for every coordinate may also
+write ``update_packed(params, grads, packed, hp)``, one step over all the
+parameters at once: ``packed`` (a :class:`Packed`) holds each slot and scratch
+array of every parameter laid end to end in one flat buffer, so that the
+operations on the state take one numpy call for the whole model instead of one
+per parameter (what dominates small models' steps). It must give exactly the
+numbers ``update`` gives; a subclass that overrides ``update`` alone gets the
+per-parameter path.
+
 State layout (what :meth:`Optimizer.state_dict` returns; plain data)::
 
     {"optimizer": "adam",                       # the registry name
@@ -58,7 +67,7 @@ from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
 from .validators import non_negative, positive, unit_interval_open_right
 
 __all__ = [
-    "Optimizer", "Schedule", "flatten_state", "unflatten_state",
+    "Optimizer", "Packed", "Schedule", "flatten_state", "unflatten_state",
     "learning_rate", "decay_rate", "epsilon", "moving_average", "adaptive_step", "STATE_ARRAY",
 ]
 
@@ -89,6 +98,7 @@ class Optimizer:
         self._layout: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._slots: dict[str, list[np.ndarray]] | None = None
         self._bound: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] | None = None
+        self._packed: Packed | None = None
 
     # -- the public protocol ------------------------------------------------
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], closure: Closure | None = None) -> None:
@@ -115,7 +125,12 @@ class Optimizer:
 
     def values(self) -> SimpleNamespace:
         """Every hyperparameter at the current step counter, as attributes (``hp.lr``)."""
-        return SimpleNamespace(**{name: self._value(a) for name, a in self._fields().items()})
+        hp = SimpleNamespace()
+        out = hp.__dict__
+        for name, attribute in self._fields().items():
+            value = getattr(self, name)
+            out[name] = value if type(value) is float else self._value(attribute)  # plain floats: the common case
+        return hp
 
     def update(self, x: np.ndarray, dx: np.ndarray, slots: tuple[np.ndarray, ...],
                scratch: tuple[np.ndarray, ...], hp: SimpleNamespace) -> None:
@@ -126,6 +141,13 @@ class Optimizer:
         :attr:`steps` is the number of steps before this one.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement update() or _apply()")
+
+    def update_packed(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], packed: Packed,
+                      hp: SimpleNamespace) -> None:
+        """Optional: the step of :meth:`update` for every parameter at once, with the state
+        packed into flat buffers (see :class:`Packed`); the base calls it instead of
+        :meth:`update` where a subclass defines it. It must give exactly ``update``'s numbers."""
+        raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
         """A copy of the state as plain data (see the module docstring for the layout)."""
@@ -169,9 +191,13 @@ class Optimizer:
     # -- for subclasses -----------------------------------------------------
     def _apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], closure: Closure | None,
                hp: SimpleNamespace) -> None:
-        """One step over all parameters; the default calls :meth:`update` per array."""
+        """One step over all parameters; the default calls :meth:`update_packed` where the
+        optimizer has it (and the parameters share one dtype), else :meth:`update` per array."""
         if self._bound is None:
             self._bind()
+        if self._packed is not None:
+            self.update_packed(params, grads, self._packed, hp)
+            return
         update = self.update
         for x, dx, (slots, scratch) in zip(params, grads, self._bound):
             update(x, dx, slots, scratch, hp)
@@ -249,11 +275,33 @@ class Optimizer:
             raise InvalidInput(f"{where}: the optimizer's state is for parameters {_describe(layout)}, but step() "
                                f"got {_describe(found)}; use a fresh optimizer (or the matching state) for these")
 
+    @classmethod
+    def _has_packed_update(cls) -> bool:
+        """Whether :meth:`update_packed` belongs with the :meth:`update` in force (a subclass that
+        overrides ``update`` but not ``update_packed`` must not get its parent's packed step)."""
+        cached = cls.__dict__.get("_packed_cache")
+        if cached is None:
+            def owner(method: str) -> type | None:
+                return next((c for c in cls.__mro__ if method in c.__dict__), None)
+
+            packed, update = owner("update_packed"), owner("update")
+            cached = packed is not None and packed is not Optimizer and update is not None and issubclass(packed, update)
+            cls._packed_cache = cached
+        return cached
+
     def _bind(self) -> None:
-        """Per parameter: its slot arrays and (allocated once) scratch arrays."""
+        """Per parameter: its slot arrays and (allocated once) scratch arrays; with a packed
+        update, views into one flat buffer per slot and per scratch array (the slots' values kept)."""
         assert self._layout is not None and self._slots is not None
-        scratch = [tuple(np.empty(s, d) for _ in range(self.scratch_count)) for s, d in self._layout]
-        slots = [tuple(self._slots[k][i] for k in self.slot_names) for i in range(len(self._layout))]
+        layout = self._layout
+        self._packed = None
+        if self._has_packed_update() and len({d for _, d in layout}) == 1:
+            self._packed = Packed(layout, self._slots, self.slot_names, self.scratch_count)
+            self._slots = self._packed.slot_views
+            scratch = list(zip(*self._packed.scratch_views)) or [() for _ in layout]
+        else:
+            scratch = [tuple(np.empty(s, d) for _ in range(self.scratch_count)) for s, d in layout]
+        slots = [tuple(self._slots[k][i] for k in self.slot_names) for i in range(len(layout))]
         self._bound = list(zip(slots, scratch))
 
     def _read_layout(self, raw: Any, where: str):
@@ -291,6 +339,38 @@ class Optimizer:
                                        f"{getattr(a, 'shape', '')}, expected {dtype.name} {shape}")
                 slots[k].append(np.array(a, copy=True, order="C"))
         return slots
+
+
+class Packed:
+    """The state and scratch arrays of every parameter, each kind in one flat buffer.
+
+    ``slots[name]`` and ``scratch[j]`` are 1-d arrays holding parameter 0's
+    values, then parameter 1's, and so on; ``slot_views[name][i]`` and
+    ``scratch_views[j][i]`` are the views of parameter i's part, in its shape.
+    An elementwise operation on the state is one call on the flat buffer; one
+    that involves the parameters or gradients (separate arrays) goes through the
+    views, e.g. ``for x, v in zip(params, packed.slot_views["v"]): x += v``.
+    """
+
+    def __init__(self, layout, slots: Mapping[str, Sequence[np.ndarray]], slot_names: Sequence[str],
+                 scratch_count: int):
+        dtype = layout[0][1]
+        sizes = [int(np.prod(shape, dtype=np.int64)) for shape, _ in layout]
+        total = sum(sizes)
+        offsets = np.cumsum([0, *sizes]).tolist()
+
+        def views(flat: np.ndarray) -> list[np.ndarray]:
+            return [flat[a:b].reshape(shape) for a, b, (shape, _) in zip(offsets, offsets[1:], layout)]
+
+        self.slots: dict[str, np.ndarray] = {}
+        self.slot_views: dict[str, list[np.ndarray]] = {}
+        for k in slot_names:
+            flat = self.slots[k] = np.empty(total, dtype)
+            parts = self.slot_views[k] = views(flat)
+            for part, values in zip(parts, slots[k]):
+                np.copyto(part, values)
+        self.scratch = tuple(np.empty(total, dtype) for _ in range(scratch_count))
+        self.scratch_views = tuple(views(flat) for flat in self.scratch)
 
 
 def _describe(layout) -> str:

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import corenn
 from corenn.optim import Optimizer, adaptive_step, decay_rate, epsilon, learning_rate, moving_average
 
@@ -32,11 +34,37 @@ class Adam(Optimizer):
 
     def update(self, x, dx, slots, scratch, hp):
         (m, v), (s,) = slots, scratch
-        t = self.steps + 1
         moving_average(m, dx, hp.beta1, s)
         moving_average(v, dx, hp.beta2, s, square=True)
-        c = math.sqrt(1.0 - hp.beta2**t)  # bias corrections folded into lr and eps (see adaptive_step)
-        adaptive_step(x, m, v, s, hp.lr * c / (1.0 - hp.beta1**t), hp.eps * c)
+        lr, eps = self._corrected(hp)
+        adaptive_step(x, m, v, s, lr, eps)
+
+    def update_packed(self, params, grads, packed, hp):
+        # update()'s operations in the same order; those on the state take all parameters at once
+        m, v, s = packed.slots["m"], packed.slots["v"], packed.scratch[0]
+        parts = packed.scratch_views[0]
+        for dx, part in zip(grads, parts):
+            np.multiply(dx, 1.0 - hp.beta1, out=part)
+        m *= hp.beta1
+        m += s
+        for dx, part in zip(grads, parts):
+            np.multiply(dx, dx, out=part)
+        s *= 1.0 - hp.beta2
+        v *= hp.beta2
+        v += s
+        lr, eps = self._corrected(hp)
+        np.sqrt(v, out=s)
+        s += eps
+        np.divide(m, s, out=s)
+        s *= lr
+        for x, part in zip(params, parts):
+            x -= part
+
+    def _corrected(self, hp):
+        """lr and eps with the bias corrections folded in (see corenn.optim.adaptive_step)."""
+        t = self.steps + 1
+        c = math.sqrt(1.0 - hp.beta2**t)
+        return hp.lr * c / (1.0 - hp.beta1**t), hp.eps * c
 
 
 @corenn.hookimpl

@@ -30,6 +30,16 @@ class Momentum(Optimizer):
         v -= s
         x += v
 
+    def update_packed(self, params, grads, packed, hp):
+        # update()'s operations in the same order, each on all parameters' velocities at once
+        v, s = packed.slots["v"], packed.scratch[0]
+        v *= hp.mu
+        for dx, part in zip(grads, packed.scratch_views[0]):
+            np.multiply(dx, hp.lr, out=part)
+        v -= s
+        for x, part in zip(params, packed.slot_views["v"]):
+            x += part
+
 
 @corenn.hookimpl
 def corenn_optimizers():
