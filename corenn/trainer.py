@@ -214,9 +214,10 @@ class Trainer:
                     perm, start_batch = self._position
                     for b in range(start_batch, steps_per_epoch):
                         idx = perm[b * bs:(b + 1) * bs]
-                        Xb, yb = xbuf[:len(idx)], ybuf[:len(idx)]
-                        np.take(X, idx, axis=0, out=Xb)
-                        np.take(y, idx, out=yb)
+                        m = len(idx)
+                        Xb, yb = xbuf[:m], ybuf[:m]
+                        X.take(idx, axis=0, out=Xb)
+                        y.take(idx, out=yb)
                         losses = self._minibatch_step(Xb, yb, objective, apply_constraints)
                         self._position = (perm, b + 1)
                         self._log_step(*losses)
