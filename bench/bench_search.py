@@ -1,6 +1,6 @@
 """Throughput of ``corenn search``: trials per minute with 1 and 2 workers, and the overhead per trial.
 
-    python3 dev.py python bench/bench_search.py [--trials 24] [--epochs 20] [--hidden 64] [--no-dask]
+    python3 dev.py python bench/bench_search.py [--trials 40] [--epochs 20] [--hidden 64] [--no-dask]
 
 Runs the same one-stage search (digits, an MLP with one hidden layer, adam, lr and L2 strength
 sampled in log space) in this process, in a local pool of 1 and 2 processes, and on a Dask
@@ -44,7 +44,7 @@ def run(label: str, slots: int, trials: int, config: dict, params: list[str], **
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--no-dask", action="store_true", help="skip the LocalCluster rows")

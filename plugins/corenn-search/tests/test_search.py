@@ -306,7 +306,7 @@ def test_any_config_key_can_be_searched_and_a_searched_epochs_beats_fine_epochs(
 
 
 def test_the_local_pool_computes_what_this_process_computes(tmp_path):
-    config = {**SMALL, "dataset": "spiral", "epochs": 2}
+    config = {**SMALL, "epochs": 2}
     inline = cs.search(config, [LR], trials=4, workers=0, out=tmp_path / "a", figure=False)
     pooled = cs.search(config, [LR], trials=4, workers=2, out=tmp_path / "b", figure=False)
     assert numbers(pooled) == numbers(inline)
