@@ -126,9 +126,14 @@ def show(path: str | os.PathLike) -> SearchResult:
     try:
         if store.meta().get("format") != FORMAT:
             raise corenn.InvalidFile(f"{str(path)!r} is not a corenn search storage file")
-        return summarize(store)
+        result = summarize(store)
     finally:
         store.close()
+    figure = result.folder / FIGURE_FILE
+    result.figure = figure if figure.is_file() else None
+    best = result.folder / BEST_FILE
+    result.best_config = best if best.is_file() else None
+    return result
 
 
 def _resolve_config(config: Any):

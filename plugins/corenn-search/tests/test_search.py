@@ -328,6 +328,13 @@ def test_an_unreachable_scheduler_is_a_quick_clear_error(tmp_path):
 
 # -- the command line -----------------------------------------------------------------------------------
 
+def test_the_plugin_imports_neither_dask_nor_matplotlib_until_they_are_used():
+    code = ("import sys; from corenn.cli import build_app; build_app(); import corenn_search; "
+            "print(sorted(m for m in ('distributed', 'dask', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 CLI = ["--dataset", "digits", "--hidden", "16", "--epochs", "1", "--no-progress"]
 
 
