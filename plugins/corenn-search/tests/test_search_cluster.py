@@ -78,3 +78,24 @@ def test_a_worker_killed_mid_search_loses_no_finished_trial(cluster, local, tmp_
         rows = conn.execute("SELECT stage, idx, finished FROM trials").fetchall()
     assert set(stored_before_kill) <= set(rows) and len(rows) == TRIALS * STAGES
     assert numbers(result) == numbers(local)  # every trial finished, with the numbers it always has
+
+
+def test_trials_the_cluster_drops_are_resubmitted_and_a_lost_dataset_is_sent_again(cluster, local, tmp_path,
+                                                                                  monkeypatch):
+    from distributed import Future
+
+    scatters = []
+    scatter = Client.scatter
+    monkeypatch.setattr(Client, "scatter", lambda self, *a, **k: scatters.append(1) or scatter(self, *a, **k))
+    with Client(cluster.scheduler_address) as client:
+        dropped = []
+
+        def drop_the_dataset(trial):
+            if not dropped:  # cancelling the scattered dataset cancels every trial that needs it
+                dropped.extend(k for k in client.futures if not str(k).startswith("corenn-trial-"))
+                client.cancel([Future(k, client) for k in dropped])
+
+        result = cs.search(CONFIG, PARAMS, trials=TRIALS, stages=STAGES, scheduler=client, out=tmp_path,
+                           figure=False, on_trial=drop_the_dataset)
+    assert len(dropped) == 1 and len(scatters) == 2  # the dataset, once more after it was lost
+    assert numbers(result) == numbers(local)
