@@ -78,8 +78,9 @@ def command():
 
 
 def _announce(console):
-    def on_stage(stage: int, space: list[Param], epochs: int) -> None:
-        console.print(f"stage {stage + 1}: " + ", ".join(str(p) for p in space) + f" ({epochs} epochs)",
+    def on_stage(stage: int, space: list[Param], epochs: int, done: int) -> None:
+        stored = f", {done} trials already stored" if done else ""
+        console.print(f"stage {stage + 1}: " + ", ".join(str(p) for p in space) + f" ({epochs} epochs{stored})",
                       highlight=False, soft_wrap=True)
     return on_stage
 
@@ -97,13 +98,15 @@ class _Progress:
         self.trials, self.stages, self.task, self.best = trials, stages, None, None
         self.started = False
 
-    def stage(self, stage: int, space: list[Param], epochs: int) -> None:
+    def stage(self, stage: int, space: list[Param], epochs: int, done: int) -> None:
         if not self.started:
             self.progress.start()
             self.started = True
+        stored = f", {done} trials already stored" if done else ""
         self.progress.console.print(f"stage {stage + 1}/{self.stages}: " + ", ".join(str(p) for p in space) +
-                                    f" ({epochs} epochs)", highlight=False, soft_wrap=True)
-        self.task = self.progress.add_task(f"stage {stage + 1}/{self.stages}", total=self.trials, best="-")
+                                    f" ({epochs} epochs{stored})", highlight=False, soft_wrap=True)
+        self.task = self.progress.add_task(f"stage {stage + 1}/{self.stages}", total=self.trials,
+                                           completed=min(done, self.trials), best="-")
 
     def trial(self, trial: Trial) -> None:
         if trial.ok and (self.best is None or trial.val_acc > self.best):

@@ -161,7 +161,7 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
            connect_timeout: float = 5.0, storage: str | os.PathLike | None = None,
            out: str | os.PathLike | None = None, force_new: bool = False, seed: int | None = None,
            fraction: float = 0.2, figure: bool = True, on_trial: Callable[[Trial], None] | None = None,
-           on_stage: Callable[[int, list[Param], int], None] | None = None) -> SearchResult:
+           on_stage: Callable[[int, list[Param], int, int], None] | None = None) -> SearchResult:
     """Random search over ``params`` (``"PATH=DIST:RANGE"`` strings or :class:`Param`) around ``config``.
 
     ``config`` is a RunConfig, a mapping of its keys, a TOML path or None (the defaults).
@@ -172,8 +172,8 @@ def search(config: Any = None, params: Iterable[str | Param] = (), *, trials: in
     ``scheduler``: a Dask scheduler address (or a ``distributed.Client``) instead.
     The storage defaults to ``out/search.sqlite``; ``out`` to ``searches/<dataset>-<hash>``.
     Running it again with the same config, params and seed continues where it stopped.
-    ``on_trial(trial)`` is called as each trial is stored, ``on_stage(stage, ranges, epochs)`` as each
-    stage begins.
+    ``on_trial(trial)`` is called as each trial is stored, ``on_stage(stage, ranges, epochs, done)`` as each
+    stage begins (``done``: its trials already stored).
     """
     from corenn.files import atomic_write_text
     from corenn.run import load_data
@@ -270,9 +270,9 @@ class _Stages:
         ran, started = 0, False
         for stage in range(self.stages):
             space, epochs = self.ranges(stage)
-            if on_stage is not None:
-                on_stage(stage, space, epochs)
             jobs = self.jobs(stage, space, epochs)
+            if on_stage is not None:
+                on_stage(stage, space, epochs, self.trials - len(jobs))
             if jobs and not started:
                 data = load()
                 if not len(data.y_val):

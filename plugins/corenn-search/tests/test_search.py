@@ -251,6 +251,7 @@ def test_an_interrupted_search_resumes_without_rerunning_a_finished_trial(two_st
         after = conn.execute("SELECT stage, idx, finished, session FROM trials ORDER BY stage, idx").fetchall()
     assert [row for row in after if row[3] == 1] == before  # untouched, not run again
     assert len(after) == 10 and result.ran == 7
+    assert [(stage, done) for stage, _, _, done in two_stage["stages"]] == [(0, 3), (1, 0)]
     # and the resumed search computed exactly what an uninterrupted one does
     whole = cs.search(two_stage["config"], two_stage["params"], trials=5, stages=2, workers=0,
                       out=two_stage["out"] / "whole", figure=False)
