@@ -18,7 +18,8 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON in
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False)
+    # no emoji codes: ':name:' in a docstring stays text (and rich's emoji table is not loaded)
+    return Console(soft_wrap=False, emoji=False)
 
 
 def _kinds(kind: str | None) -> tuple[str, ...]:
