@@ -102,6 +102,29 @@ def _packages_distributions() -> Mapping[str, list[str]]:
     return metadata.packages_distributions()
 
 
+def _name_and_version(dist: Any) -> tuple[str, str]:
+    """A distribution's name and version from the header of its METADATA file: the two
+    lines at its top, without parsing the whole file as an email message twice (what
+    ``dist.name`` and ``dist.version`` do, a few ms for fifty plugins at every start)."""
+    if dist is None:
+        return "?", "?"
+    name = version = None
+    try:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if not line:  # the end of the header
+            break
+        if line.startswith("Name:"):
+            name = line[5:].strip()
+        elif line.startswith("Version:"):
+            version = line[8:].strip()
+    if not name or not version:
+        name, version = dist.name, dist.version
+    return name, version
+
+
 def _summary(cls: type) -> str:
     doc = (cls.__doc__ or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
@@ -127,9 +150,7 @@ class Registry:
         disabled = {n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
         eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
         for ep in eps:
-            dist = ep.dist.name if ep.dist else "?"
-            version = ep.dist.version if ep.dist else "?"
-            self._module_dist[ep.module.split(".")[0]] = (dist, version)
+            self._module_dist[ep.module.split(".")[0]] = _name_and_version(ep.dist)
         for ep in eps:
             dist, version = self._module_dist[ep.module.split(".")[0]]
             info = PluginInfo(ep.name, dist, version, ep.value)
