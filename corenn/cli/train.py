@@ -6,7 +6,6 @@ fields, so the config file keys, the options and their help never disagree.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import time
@@ -14,52 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
-import attrs
 import numpy as np
 import typer
 
 from ..errors import InvalidFile
 from ..run import CONFIG_FILE, RunConfig, open_run, read_config
 from ..trainer import Callback, TrainingDiverged
-
-LIST_FIELDS = {"hidden", "preprocess", "callbacks"}
-OPTION_NAMES = {"init": "--init"}  # every other field's option is --<field-with-dashes>
-
-
-def _field_option(a: attrs.Attribute) -> inspect.Parameter:
-    default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
-    doc = a.metadata["doc"] + ("" if default in (None, []) else f" [default: {default}]")
-    flag = OPTION_NAMES.get(a.name, "--" + a.name.replace("_", "-"))
-    if a.name in LIST_FIELDS:
-        annotation = Optional[list[str]]
-        doc += " (repeat the option for several" + ("; or 128,64" if a.name == "hidden" else "") + ")"
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    elif a.name in ("batchnorm", "default_callbacks"):
-        annotation = Optional[bool]
-        option = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=doc, show_default=False)
-    elif a.name in ("epochs", "batch_size", "seed"):
-        annotation = Optional[int]
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    elif a.name == "dropout":
-        annotation = Optional[float]
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    else:
-        annotation = Optional[str]
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    return inspect.Parameter(a.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
-
-
-def options_to_config(base: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """Command-line values (those given) override the config file's."""
-    merged = dict(base)
-    for key, value in options.items():
-        if value is None:
-            continue
-        if key == "hidden":
-            value = [int(v) for item in value for v in str(item).split(",") if v.strip()]
-        merged[key] = value
-    return merged
-
+from .run_options import run_config, with_run_options
 
 class ProgressBar(Callback):
     """A rich progress bar: epoch, loss, validation accuracy, time left."""
@@ -113,8 +73,7 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
         folder = resume
         cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
     else:
-        base = read_config(config) if config is not None else {}
-        cfg = RunConfig.from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        cfg = run_config(config, fields)
         folder = out or _default_folder(cfg)
     console = _console()
     reports = _Reports()
@@ -236,19 +195,7 @@ def predict_command(run: Path = typer.Argument(..., help="A run folder."),
         sys.stdout.write("\n".join(str(int(v)) for v in labels) + "\n")
 
 
-def _with_field_options(func):
-    sig = inspect.signature(func)
-    fields = attrs.fields(RunConfig)
-    names = {a.name for a in fields}  # already added when the app is built a second time in one process
-    params = [p for p in sig.parameters.values()
-              if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name not in names]
-    params += [_field_option(a) for a in fields]
-
-    func.__signature__ = sig.replace(parameters=params)
-    return func
-
-
 def register(app: typer.Typer) -> None:
-    app.command("train")(_with_field_options(train_command))
+    app.command("train")(with_run_options(train_command))
     app.command("evaluate")(evaluate_command)
     app.command("predict")(predict_command)

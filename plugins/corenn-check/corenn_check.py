@@ -192,7 +192,7 @@ def format_checks(checks: list[Check]) -> list[str]:
 def corenn_commands(app):
     import typer
 
-    from corenn.cli.train import _with_field_options, options_to_config
+    from corenn.cli.run_options import run_config, with_run_options
 
     def check_command(
         config: Optional[Path] = typer.Argument(None, help="TOML config file (options override it), as for 'corenn train'."),
@@ -203,10 +203,7 @@ def corenn_commands(app):
         **fields: Any,
     ) -> None:
         """Sanity checks before a long run: initial loss, regularization, gradients, overfitting 20 samples."""
-        from corenn.run import RunConfig, read_config
-
-        base = read_config(config) if config is not None else {}
-        cfg = RunConfig.from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        cfg = run_config(config, fields)
         checks = run_checks(cfg, samples=samples, steps=steps, grad_samples=grad_samples)
         if not as_json:
             print(f"checking: dataset {cfg.dataset}, hidden {cfg.hidden}, activation {cfg.activation}, init {cfg.init}, "
@@ -219,4 +216,4 @@ def corenn_commands(app):
         if any(c.passed is False for c in checks):
             raise typer.Exit(1)
 
-    app.command("check")(_with_field_options(check_command))
+    app.command("check")(with_run_options(check_command))

@@ -201,7 +201,7 @@ def plot_sweep(sweep: Sweep, path: str | Path, title: str = "", dpi: int = 100) 
 def corenn_commands(app):
     import typer
 
-    from corenn.cli.train import _with_field_options, options_to_config
+    from corenn.cli.run_options import run_config, with_run_options
 
     def lr_range_command(
         config: Optional[Path] = typer.Argument(None, help="TOML config file (options override it), as for 'corenn train'."),
@@ -214,10 +214,7 @@ def corenn_commands(app):
         **fields: Any,
     ) -> None:
         """Learning-rate range test: loss against an exponentially growing lr; prints a suggested lr."""
-        from corenn.run import RunConfig, read_config
-
-        base = read_config(config) if config is not None else {}
-        cfg = RunConfig.from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        cfg = run_config(config, fields)
         sweep = lr_sweep(cfg, start=start, end=end, steps=steps, curves=curves)
         name = corenn.parse_spec(cfg.optimizer)[0]
         figure = plot_sweep(sweep, Path(out) / "lr-range.png",
@@ -235,4 +232,4 @@ def corenn_commands(app):
             print(f"suggested learning rate: {sweep.suggested:.2g}  (--optimizer {name}:lr={sweep.suggested:.2g})")
         print(f"figure: {figure}")
 
-    app.command("lr-range")(_with_field_options(lr_range_command))
+    app.command("lr-range")(with_run_options(lr_range_command))

@@ -13,7 +13,7 @@ def command():
     """The ``search`` command: its own options plus every RunConfig option of ``corenn train``."""
 
     import typer
-    from corenn.cli.train import _with_field_options, options_to_config
+    from corenn.cli.run_options import options_to_config, with_run_options
 
     def search_command(
         config: Optional[Path] = typer.Argument(None, help="TOML run config (options override it)."),
@@ -74,7 +74,7 @@ def command():
                 bar.close()
         _report(console, result, top, ran=result.ran)
 
-    return _with_field_options(search_command)
+    return with_run_options(search_command)
 
 
 def _announce(console):
