@@ -285,6 +285,9 @@ def open_run(folder: str | os.PathLike):
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidFile(f"run folder {str(folder)!r} does not exist")
+    if not (folder / CONFIG_FILE).is_file():
+        raise InvalidFile(f"{str(folder)!r} is not a run folder (it has no {CONFIG_FILE}); give the folder "
+                          "that 'corenn train --out' wrote")
     cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
     model_path = folder / MODEL_FILE
     if not model_path.exists():

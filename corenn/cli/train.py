@@ -76,13 +76,12 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
         cfg = run_config(config, fields)
         folder = out or _default_folder(cfg)
     console = _console()
-    reports = _Reports()
+    reports = _Reports(console, folder)
     callbacks = [reports]
     bar = None
     if progress:
         bar = _LazyProgress(cfg.epochs)
         callbacks.append(bar)
-    console.print(f"training into {folder}", highlight=False)
     try:
         result = runs.train(cfg, folder, resume=resume is not None, callbacks=callbacks)
     except KeyboardInterrupt:
@@ -109,8 +108,12 @@ class _Reports(Callback):
 
     trainer = None
 
+    def __init__(self, console, folder):
+        self.console, self.folder = console, folder
+
     def on_train_begin(self, trainer) -> None:
         self.trainer = trainer
+        self.console.print(f"training into {self.folder}", highlight=False)  # the run folder exists from now on
 
     def print(self, console) -> None:
         for callback in self.trainer.callbacks if self.trainer is not None else ():
@@ -186,7 +189,8 @@ def predict_command(run: Path = typer.Argument(..., help="A run folder."),
     try:
         X = np.load(file, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise InvalidFile(f"{str(file)!r} is not a readable .npy array ({exc})") from exc
+        raise InvalidFile(f"{str(file)!r} is not a .npy array of numbers (as numpy.save writes them); "
+                          "corenn never loads pickled or object arrays") from exc
     labels = predict(run, X)
     if out is not None:
         atomic_write(out, lambda f: np.save(f, labels))
