@@ -30,9 +30,9 @@ write ``update_packed(params, grads, packed, hp)``, one step over all the
 parameters at once: ``packed`` (a :class:`Packed`) holds each slot and scratch
 array of every parameter laid end to end in one flat buffer, so that the
 operations on the state take one numpy call for the whole model instead of one
-per parameter (what dominates small models' steps). It must give exactly the
-numbers ``update`` gives; a subclass that overrides ``update`` alone gets the
-per-parameter path.
+per parameter (what dominates small models' steps), and big models go block by
+block through cache. It must give exactly the numbers ``update`` gives; a
+subclass that overrides ``update`` alone gets the per-parameter path.
 
 State layout (what :meth:`Optimizer.state_dict` returns; plain data)::
 
@@ -60,6 +60,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+import attrs
 import numpy as np
 
 from .component import hyperparameter, hyperparameters, is_schedule
@@ -67,7 +68,7 @@ from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
 from .validators import non_negative, positive, unit_interval_open_right
 
 __all__ = [
-    "Optimizer", "Packed", "Schedule", "flatten_state", "unflatten_state",
+    "Optimizer", "Packed", "Block", "Schedule", "flatten_state", "unflatten_state",
     "learning_rate", "decay_rate", "epsilon", "moving_average", "adaptive_step", "STATE_ARRAY",
 ]
 
@@ -347,10 +348,27 @@ class Packed:
     ``slots[name]`` and ``scratch[j]`` are 1-d arrays holding parameter 0's
     values, then parameter 1's, and so on; ``slot_views[name][i]`` and
     ``scratch_views[j][i]`` are the views of parameter i's part, in its shape.
-    An elementwise operation on the state is one call on the flat buffer; one
-    that involves the parameters or gradients (separate arrays) goes through the
-    views, e.g. ``for x, v in zip(params, packed.slot_views["v"]): x += v``.
+
+    An update goes block by block: :meth:`blocks` cuts the buffers into
+    consecutive :class:`Block` s of at most :attr:`BLOCK_BYTES` each (whole
+    parameters, or runs of rows of a big one), so that a block's operations run
+    in cache instead of streaming every buffer through memory once per
+    operation. A small model is one block: one numpy call per operation on the
+    state for the whole model. Operations that involve the parameters or their
+    gradients (separate arrays) go through the block's pieces::
+
+        for block in packed.blocks(params, grads):
+            v, s = block.slots["v"], block.scratch[0]
+            v *= mu
+            for dx, part in zip(block.grads, block.scratch_views[0]):
+                np.multiply(dx, lr, out=part)
+            v -= s
+            for x, part in zip(block.params, block.slot_views["v"]):
+                x += part
     """
+
+    #: the most bytes of one buffer that a block covers (it keeps a block's arrays in cache)
+    BLOCK_BYTES = 1 << 20
 
     def __init__(self, layout, slots: Mapping[str, Sequence[np.ndarray]], slot_names: Sequence[str],
                  scratch_count: int):
@@ -371,6 +389,76 @@ class Packed:
                 np.copyto(part, values)
         self.scratch = tuple(np.empty(total, dtype) for _ in range(scratch_count))
         self.scratch_views = tuple(views(flat) for flat in self.scratch)
+        self._blocks = [self._block(segments, offsets, sizes, layout)
+                        for segments in _plan_blocks(layout, sizes, max(1, self.BLOCK_BYTES // dtype.itemsize))]
+
+    def blocks(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> list[Block]:
+        """The blocks of this step, each with its pieces of ``params`` and ``grads``."""
+        blocks = self._blocks
+        if len(blocks) == 1:  # whole parameters, all of them
+            blocks[0].params, blocks[0].grads = params, grads
+            return blocks
+        for block in blocks:
+            block.params = [params[i] if rows is None else params[i][rows[0]:rows[1]] for i, rows in block.segments]
+            block.grads = [grads[i] if rows is None else grads[i][rows[0]:rows[1]] for i, rows in block.segments]
+        return blocks
+
+    def _block(self, segments, offsets, sizes, layout) -> Block:
+        def flat_range(i, rows):
+            if rows is None:
+                return offsets[i], offsets[i + 1]
+            row = sizes[i] // layout[i][0][0]
+            return offsets[i] + rows[0] * row, offsets[i] + rows[1] * row
+
+        def piece(view, rows):
+            return view if rows is None else view[rows[0]:rows[1]]
+
+        a, b = flat_range(*segments[0])[0], flat_range(*segments[-1])[1]
+        return Block(
+            segments=segments,
+            slots={k: flat[a:b] for k, flat in self.slots.items()},
+            scratch=tuple(flat[a:b] for flat in self.scratch),
+            slot_views={k: [piece(views[i], rows) for i, rows in segments] for k, views in self.slot_views.items()},
+            scratch_views=tuple([piece(views[i], rows) for i, rows in segments] for views in self.scratch_views))
+
+
+@attrs.define(eq=False)
+class Block:
+    """A consecutive part of a :class:`Packed` state: ``slots`` and ``scratch`` are 1-d slices of
+    the flat buffers; ``params``, ``grads``, ``slot_views[name]`` and ``scratch_views[j]`` are
+    the matching pieces (whole parameters, or runs of rows of one), in the same order."""
+
+    segments: list
+    slots: dict
+    scratch: tuple
+    slot_views: dict
+    scratch_views: tuple
+    params: Sequence[np.ndarray] = ()
+    grads: Sequence[np.ndarray] = ()
+
+
+def _plan_blocks(layout, sizes: list[int], budget: int) -> list[list[tuple[int, tuple[int, int] | None]]]:
+    """Consecutive blocks of at most ``budget`` elements: segments ``(i, None)`` (all of
+    parameter i) or ``(i, (r0, r1))`` (its rows r0 to r1, for a parameter over budget)."""
+    blocks, current, used = [], [], 0
+    for i, ((shape, _), size) in enumerate(zip(layout, sizes)):
+        if used + size <= budget:  # joins the current block
+            current.append((i, None))
+            used += size
+            continue
+        if current:
+            blocks.append(current)
+        if size <= budget:  # starts a new one
+            current, used = [(i, None)], size
+            continue
+        row = size // shape[0]  # over budget: runs of rows, the last run left open for what follows
+        step = max(1, budget // row)
+        starts = range(0, shape[0], step)
+        blocks += [[(i, (r0, r0 + step))] for r0 in starts[:-1]]
+        current, used = [(i, (starts[-1], shape[0]))], (shape[0] - starts[-1]) * row
+    if current:
+        blocks.append(current)
+    return blocks
 
 
 def _describe(layout) -> str:

@@ -40,25 +40,26 @@ class Adam(Optimizer):
         adaptive_step(x, m, v, s, lr, eps)
 
     def update_packed(self, params, grads, packed, hp):
-        # update()'s operations in the same order; those on the state take all parameters at once
-        m, v, s = packed.slots["m"], packed.slots["v"], packed.scratch[0]
-        parts = packed.scratch_views[0]
-        for dx, part in zip(grads, parts):
-            np.multiply(dx, 1.0 - hp.beta1, out=part)
-        m *= hp.beta1
-        m += s
-        for dx, part in zip(grads, parts):
-            np.multiply(dx, dx, out=part)
-        s *= 1.0 - hp.beta2
-        v *= hp.beta2
-        v += s
+        # update()'s operations in the same order; those on the state take a whole block at once
         lr, eps = self._corrected(hp)
-        np.sqrt(v, out=s)
-        s += eps
-        np.divide(m, s, out=s)
-        s *= lr
-        for x, part in zip(params, parts):
-            x -= part
+        for block in packed.blocks(params, grads):
+            m, v, s = block.slots["m"], block.slots["v"], block.scratch[0]
+            parts = block.scratch_views[0]
+            for dx, part in zip(block.grads, parts):
+                np.multiply(dx, 1.0 - hp.beta1, out=part)
+            m *= hp.beta1
+            m += s
+            for dx, part in zip(block.grads, parts):
+                np.multiply(dx, dx, out=part)
+            s *= 1.0 - hp.beta2
+            v *= hp.beta2
+            v += s
+            np.sqrt(v, out=s)
+            s += eps
+            np.divide(m, s, out=s)
+            s *= lr
+            for x, part in zip(block.params, parts):
+                x -= part
 
     def _corrected(self, hp):
         """lr and eps with the bias corrections folded in (see corenn.optim.adaptive_step)."""

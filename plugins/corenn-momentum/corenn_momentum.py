@@ -31,14 +31,15 @@ class Momentum(Optimizer):
         x += v
 
     def update_packed(self, params, grads, packed, hp):
-        # update()'s operations in the same order, each on all parameters' velocities at once
-        v, s = packed.slots["v"], packed.scratch[0]
-        v *= hp.mu
-        for dx, part in zip(grads, packed.scratch_views[0]):
-            np.multiply(dx, hp.lr, out=part)
-        v -= s
-        for x, part in zip(params, packed.slot_views["v"]):
-            x += part
+        # update()'s operations in the same order, each on a whole block of velocities at once
+        for block in packed.blocks(params, grads):
+            v, s = block.slots["v"], block.scratch[0]
+            v *= hp.mu
+            for dx, part in zip(block.grads, block.scratch_views[0]):
+                np.multiply(dx, hp.lr, out=part)
+            v -= s
+            for x, part in zip(block.params, block.slot_views["v"]):
+                x += part
 
 
 @corenn.hookimpl

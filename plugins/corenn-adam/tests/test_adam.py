@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from corenn.optim import Packed
 from corenn.testing import check_component
 from corenn.testing.optimizer import check_update_rule
 from corenn_adam import Adam
@@ -39,8 +40,11 @@ class PerParameterAdam(Adam):
         super().update(x, dx, slots, scratch, hp)
 
 
+@pytest.mark.parametrize("block_bytes", [None, 40])  # the default (one block) and blocks that cut rows
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_packed_step_gives_the_per_parameter_numbers_bit_for_bit(dtype):
+def test_the_packed_step_gives_the_per_parameter_numbers_bit_for_bit(dtype, block_bytes, monkeypatch):
+    if block_bytes is not None:
+        monkeypatch.setattr(Packed, "BLOCK_BYTES", block_bytes)
     shapes = [(5, 3), (3,), (2, 2, 2), ()]
     runs = []
     for cls in (Adam, PerParameterAdam):
