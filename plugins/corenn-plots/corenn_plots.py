@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 import corenn
+from corenn.plotting import pyplot, save_figure, smooth
 
 FIGURE = "training.png"
 
@@ -47,16 +48,6 @@ def read_history(folder: str | Path) -> tuple[Any, str]:
                              "(made by 'corenn train'), and has its first epoch ended?")
 
 
-def smooth(values: Any, beta: float = 0.9) -> np.ndarray:
-    """Exponential moving average with bias correction (the first values are not pulled to 0)."""
-    out = np.empty(len(values))
-    avg = 0.0
-    for i, value in enumerate(values):
-        avg = beta * avg + (1 - beta) * value
-        out[i] = avg / (1 - beta ** (i + 1))
-    return out
-
-
 def _finite(values: Any) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     return arr[np.isfinite(arr)]
@@ -64,10 +55,7 @@ def _finite(values: Any) -> np.ndarray:
 
 def plot_history(history: Any, path: str | Path, title: str = "", dpi: int = 100) -> Path:
     """Loss (raw and smoothed, validation per epoch), accuracy, learning rate and update ratios, as one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=dpi, layout="constrained")
@@ -130,11 +118,7 @@ def plot_history(history: Any, path: str | Path, title: str = "", dpi: int = 100
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=dpi)
 
 
 def _run_title(folder: Path) -> str:
