@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 import corenn
+from corenn.plotting import pyplot, save_figure
 
 
 @attrs.define
@@ -100,10 +101,7 @@ def default_filename(stats: ActivationStatistics) -> str:
 
 def plot_activation_statistics(stats: ActivationStatistics, path: str | Path, dpi: int = 100) -> Path:
     """Mean, std and gradient scale per layer (top) and each layer's histogram (bottom), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(stats.rows)
     layer = stats.column("layer")
@@ -138,11 +136,7 @@ def plot_activation_statistics(stats: ActivationStatistics, path: str | Path, dp
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize="x-small", labelrotation=45)
     bottom.suptitle("histogram of each layer's outputs (shared x axis)", fontsize="medium")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=dpi)
 
 
 def print_table(stats: ActivationStatistics) -> None:
