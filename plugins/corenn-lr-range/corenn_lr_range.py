@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 import corenn
+from corenn.plotting import pyplot, save_figure, smooth
 
 CURVE_FACTORS = {"low": 0.01, "good": 1.0, "high": 10.0, "very high": 100.0}  # times the suggested rate
 
@@ -50,15 +51,6 @@ class Sweep:
     steepest: float | None  # the rate where the smoothed loss falls fastest (per log lr)
     stopped: str  # why it ended: "end" (reached end), "exploded" or "diverged"
     curves: dict[str, tuple[float, np.ndarray]] = attrs.Factory(dict)  # name -> (lr, losses)
-
-
-def smooth(values: np.ndarray, beta: float) -> np.ndarray:
-    """Bias-corrected exponential moving average."""
-    out, avg = np.empty(len(values)), 0.0
-    for i, v in enumerate(values):
-        avg = beta * avg + (1 - beta) * v
-        out[i] = avg / (1 - beta ** (i + 1))
-    return out
 
 
 def _train(cfg: Any, data: Any, lr: float | Callable[[int], float], steps: int,
@@ -150,10 +142,7 @@ def lr_sweep(cfg: Any, *, start: float = 1e-6, end: float = 1.0, steps: int = 10
 
 def plot_sweep(sweep: Sweep, path: str | Path, title: str = "", dpi: int = 100) -> Path:
     """Loss against learning rate (log x) with the suggestion marked; beside it the four curves, if run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     panels = 2 if sweep.curves else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8), dpi=dpi, layout="constrained", squeeze=False)
@@ -190,11 +179,7 @@ def plot_sweep(sweep: Sweep, path: str | Path, title: str = "", dpi: int = 100) 
         ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=dpi)
 
 
 @corenn.hookimpl
