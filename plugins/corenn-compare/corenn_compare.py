@@ -21,6 +21,8 @@ import attrs
 import numpy as np
 
 import corenn
+from corenn.files import atomic_write
+from corenn.plotting import pyplot, save_figure, smooth
 
 # optimizers whose step is normalized by the gradient's running scale: they get a function's adaptive_lr
 ADAPTIVE = frozenset({"adagrad", "rmsprop", "adam", "adamw"})
@@ -160,15 +162,6 @@ def race(specs: Sequence[Any], function: str = "quadratic", *, steps: int | None
     return Race(s, result)
 
 
-def _agg():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _draw_surface(ax, s: Surface) -> None:
     xs = np.linspace(*s.xlim, 300)
     ys = np.linspace(*s.ylim, 300)
@@ -186,7 +179,7 @@ def _draw_surface(ax, s: Surface) -> None:
 
 
 def _colors(n: int) -> list:
-    plt = _agg()
+    plt = pyplot()
     return [plt.get_cmap("tab10")(i % 10) for i in range(n)]
 
 
@@ -196,7 +189,7 @@ def _title(r: Race, steps: int) -> str:
 
 def plot_race(r: Race, path: str | Path, dpi: int = 100) -> Path:
     """The trajectories over the contours, with each optimizer's final value in the legend."""
-    plt = _agg()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 6), dpi=dpi, layout="constrained")
     _draw_surface(ax, r.surface)
     for t, color in zip(r.trajectories, _colors(len(r.trajectories))):
@@ -204,7 +197,7 @@ def plot_race(r: Race, path: str | Path, dpi: int = 100) -> Path:
         ax.plot(t.points[:, 0], t.points[:, 1], "-o", color=color, markersize=2, linewidth=1.5, label=label)
     ax.legend(fontsize="small", loc="best", framealpha=0.9)
     ax.set_title(_title(r, max(len(t.points) - 1 for t in r.trajectories)))
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi=dpi)
 
 
 def animate_race(r: Race, path: str | Path, frames: int = 60, fps: int = 12, dpi: int = 80) -> Path:
@@ -213,7 +206,7 @@ def animate_race(r: Race, path: str | Path, frames: int = 60, fps: int = 12, dpi
     The contours are drawn once and each frame only adds the trajectories (blitting);
     the frames share one palette, so Pillow writes them quickly and the file stays small.
     """
-    plt = _agg()
+    plt = pyplot()
     from PIL import Image
 
     longest = max(len(t.points) for t in r.trajectories)
@@ -243,18 +236,8 @@ def animate_race(r: Race, path: str | Path, frames: int = 60, fps: int = 12, dpi
     plt.close(fig)
     palette = images[-1].quantize(colors=255)
     images = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
-    return path
-
-
-def _save(fig, path: str | Path, dpi: int) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    _agg().close(fig)
-    return path
+    return atomic_write(path, lambda f: images[0].save(f, format="GIF", save_all=True, append_images=images[1:],
+                                                       duration=round(1000 / fps), loop=0))
 
 
 # -- the same optimizers on a real training run ----------------------------------------------------------
@@ -289,23 +272,15 @@ def train_curves(specs: Sequence[Any], cfg: Any, *, lr: float | None = None) -> 
     return curves
 
 
-def smoothed(values: Sequence[float], window: int) -> np.ndarray:
-    """Trailing moving average over ``window`` values (fewer at the start)."""
-    c = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=float))])
-    i = np.arange(1, len(c))
-    start = np.maximum(i - window, 0)
-    return (c[i] - c[start]) / (i - start)
-
-
 def plot_curves(curves: Sequence[Curve], path: str | Path, title: str = "", dpi: int = 100) -> Path:
     """Loss per iteration (smoothed, log scale) and validation accuracy per epoch, one line per optimizer."""
-    plt = _agg()
+    plt = pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=dpi, layout="constrained")
     for c, color in zip(curves, _colors(len(curves))):
         if c.loss:
             window = max(1, len(c.loss) // 50)
             ax_loss.plot(c.loss, color=color, alpha=0.2, linewidth=0.8)
-            ax_loss.plot(smoothed(c.loss, window), color=color, linewidth=1.8,
+            ax_loss.plot(smooth(c.loss, window=window), color=color, linewidth=1.8,
                          label=c.spec + (" (diverged)" if c.diverged else ""))
         acc = [(i + 1, a) for i, a in enumerate(c.val_acc) if a is not None]
         if acc:
@@ -317,7 +292,7 @@ def plot_curves(curves: Sequence[Curve], path: str | Path, title: str = "", dpi:
         ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi=dpi)
 
 
 @corenn.hookimpl
