@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import http.client
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -277,6 +274,10 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str, size: int | None
     if not quiet:
         mb = f" ({size / 1e6:.1f} MB)" if size else ""
         print(f"corenn: downloading {url}{mb} to {dest}", file=sys.stderr)
+
+    import http.client  # only now: every 'corenn list' imports this module
+    import urllib.error
+    import urllib.request
 
     def fetch(f) -> None:
         digest, got = hashlib.sha256(), 0

@@ -6,7 +6,6 @@ Every error a user can cause ends in a one-line reason on stderr and exit code 2
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import traceback
 
@@ -17,67 +16,12 @@ from ..registry import registry
 
 EXIT_BAD_INPUT = 2
 
-try:  # typer's own machinery for coercing a parameter's value (recent typer versions)
-    from typer._coercion import RuntimeParam as _RuntimeParam
-    from typer._coercion import build_runtime_param as _build_runtime_param
-    from typer.core import TyperCommand as _TyperCommand
-    from typer.core import TyperGroup as _TyperGroup
-except ImportError:  # pragma: no cover - older typer coerces through click, without pydantic
-    _RuntimeParam = None
-
-_PLAIN = (str, bool)
-
-if _RuntimeParam is not None:
-    @dataclasses.dataclass(frozen=True)
-    class _Plain(_RuntimeParam):
-        """Coercion of a ``str`` or ``bool`` parameter: a value that already has the type is
-        kept; anything else takes typer's own path (a pydantic TypeAdapter)."""
-
-        def _coerce_value(self, value, param, ctx):
-            if type(value) is self.annotation:
-                return value
-            return _build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
-
-    class _PlainParams:
-        """Typer builds a pydantic TypeAdapter for every parameter it processes, even ``--help``
-        when it is not given: importing pydantic and building adapters cost ~0.1 s, more than
-        ``corenn list`` itself. Plain ``str`` and ``bool`` parameters (all that list, info and
-        plugins have) get :class:`_Plain` instead; every other kind keeps typer's coercion."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            for param in self.params:
-                _plain(param)
-
-        def get_help_option(self, ctx):
-            option = super().get_help_option(ctx)
-            if option is not None:
-                _plain(option)
-            return option
-
-    def _plain(param) -> None:
-        desc = getattr(param, "type_descriptor", None)
-        info = getattr(desc, "parameter_info", None)
-        annotation = getattr(desc, "annotation", None)
-        if (annotation in _PLAIN and getattr(param, "_runtime_param", False) is None
-                and getattr(desc, "file_annotation", True) is None
-                and getattr(info, "parser", True) is None and getattr(info, "click_type", None) is None):
-            param._runtime_param = _Plain(parameter_info=info, annotation=annotation)
-
-    class _Command(_PlainParams, _TyperCommand):
-        pass
-
-    class _Group(_PlainParams, _TyperGroup):
-        pass
-else:  # pragma: no cover
-    _Command = _Group = None
-
 
 def build_app() -> typer.Typer:
     """The full app: the core's commands plus every plugin's ``corenn_commands``."""
     from . import discover, scaffold, train
 
-    app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=False, cls=_Group,
+    app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False, rich_markup_mode="rich",
                       help="corenn: neural network training techniques as plugins.")
 
@@ -104,10 +48,6 @@ def build_app() -> typer.Typer:
             continue
         app.registered_commands += plugin_app.registered_commands
         app.registered_groups += plugin_app.registered_groups
-    if _Command is not None:
-        for command in app.registered_commands:
-            if command.cls in (None, _TyperCommand):
-                command.cls = _Command
     return app
 
 
