@@ -70,7 +70,12 @@ class Schedule(Protocol):
 
 @runtime_checkable
 class Layer(Protocol):
-    """A differentiable map of a batch, with learnable ``params`` and their ``grads``."""
+    """A differentiable map of a batch, with learnable ``params`` and their ``grads``.
+
+    Optional fast path: a layer whose ``backward`` accepts ``input_grad=False`` may
+    skip computing dx (and return None); ``Sequential`` asks that of its first layer
+    during training, whose input gradient nobody uses.
+    """
 
     name: str
     params: dict[str, np.ndarray]
@@ -82,7 +87,12 @@ class Layer(Protocol):
 
 @runtime_checkable
 class Loss(Protocol):
-    """Mean loss over a batch of scores ``(N, C)`` and integer labels ``(N,)``."""
+    """Mean loss over a batch of scores ``(N, C)`` and integer labels ``(N,)``.
+
+    Optional fast path: ``forward_trusted(scores, y)``, the same value without the
+    input checks, which the trainer calls on batches of data it validated once
+    per ``fit``.
+    """
 
     name: str
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import CorennError, InvalidHyperparameter, InvalidInput
-from ..optim import flatten_state, unflatten_state
+from ..optim import Packed, flatten_state, unflatten_state
 from ._kit import Subject, register_check
 from .schedule import expect_error
 
@@ -266,6 +266,47 @@ def check_no_allocation_per_step(subject: Subject) -> None:
             tracemalloc.stop()
     assert peak - start < smallest / 2, \
         f"one step allocated {peak - start} bytes at its peak (params of {[p.nbytes for p in params]} bytes)"
+
+
+@register_check("optimizer")
+def check_packed_update_matches_per_parameter(subject: Subject) -> None:
+    """An optimizer with a packed (whole-model) update gives the per-parameter update's
+    numbers bit for bit, in float32 and float64, in one block and in blocks that cut rows,
+    across a state round trip midway."""
+    opt = subject.make()
+    if not (hasattr(opt, "_has_packed_update") and opt._has_packed_update()):
+        return
+    cls = type(opt)
+    per_parameter = type(f"PerParameter{cls.__name__}", (cls,), {"update": cls.update})  # no packed path
+    shapes = [(5, 3), (3,), (2, 2, 2), ()]
+    default_block = Packed.BLOCK_BYTES
+    try:
+        for block_bytes in (default_block, 40):
+            Packed.BLOCK_BYTES = block_bytes
+            for dtype in (np.float32, np.float64):
+                runs = []
+                for klass in (cls, per_parameter):
+                    params_rng, grads_rng = np.random.default_rng(0), np.random.default_rng(1)
+                    o = klass(**_hyperparameters_of(subject))
+                    x = [params_rng.standard_normal(s).astype(dtype) for s in shapes]
+                    for step in range(6):
+                        if step == 3:
+                            state = o.state_dict()
+                            o = klass(**_hyperparameters_of(subject))
+                            o.load_state_dict(state)
+                        o.step(x, [grads_rng.standard_normal(s).astype(dtype) for s in shapes])
+                    runs.append(x)
+                for a, b in zip(*runs):
+                    assert np.array_equal(a, b), (f"the packed update differs from the per-parameter one "
+                                                  f"({np.dtype(dtype).name}, blocks of {block_bytes} bytes)")
+    finally:
+        Packed.BLOCK_BYTES = default_block
+
+
+def _hyperparameters_of(subject: Subject) -> dict:
+    from ..component import hyperparameter_values
+
+    return hyperparameter_values(subject.make())
 
 
 def check_update_rule(optimizer, formula: Callable, *, steps: int = 5, dtype=np.float64, seed: int = 0,
