@@ -4,7 +4,6 @@ Only the binary version is read (fixed-size records of bytes); the Python versio
 pickled batches are never opened.
 """
 
-import tarfile
 import zlib
 from pathlib import Path
 
@@ -62,6 +61,8 @@ def unpack(archive, folder) -> None:
     Only the expected member names are looked up, only regular files are read, and the
     destination names are ours: nothing in the archive can write anywhere else.
     """
+    import tarfile  # imported on first use (about 15 ms): keeps `corenn list` fast
+
     folder = Path(folder)
     try:
         with tarfile.open(archive, "r:gz") as tar:
