@@ -389,6 +389,7 @@ class Trainer:
         arrays, doc = load_arrays(path, what="checkpoint")
         if not isinstance(doc, dict) or doc.get("format") != "corenn-checkpoint":
             raise InvalidFile(f"{path} is not a corenn checkpoint")
+        before = self._resumable_state()
         try:
             self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
             self.optimizer.load_state_dict(unflatten_state(
@@ -399,12 +400,26 @@ class Trainer:
             self.history = History.from_dict(doc["history"])
             batch = doc.get("batch")
             self._position = None if batch is None else (arrays["position/perm"], int(batch))
-        except InvalidFile:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
+        except (InvalidFile, KeyError, TypeError, ValueError) as exc:
+            self._restore_resumable_state(before)  # a checkpoint that does not fit changes nothing
+            if isinstance(exc, InvalidFile):
+                raise
             raise InvalidFile(f"checkpoint {path} does not match this model and optimizer ({exc}); "
                               "resume with the run's own config") from exc
         self._remember_good()
+
+    def _resumable_state(self) -> tuple:
+        """A copy of everything :meth:`load_checkpoint` replaces."""
+        model_state = {k: v.copy() for k, v in self.model.state_dict().items()}
+        return (model_state, self.optimizer.state_dict(), self.epoch, self.step, self.rng.bit_generator.state,
+                rng_states(self.model), self.history, self._position)
+
+    def _restore_resumable_state(self, state: tuple) -> None:
+        model_state, optimizer_state, self.epoch, self.step, rng, layer_rngs, self.history, self._position = state
+        self.model.load_state_dict(model_state)
+        self.optimizer.load_state_dict(optimizer_state)
+        self.rng.bit_generator.state = rng
+        set_rng_states(self.model, layer_rngs)
 
 
 def rng_states(model: Any) -> list:

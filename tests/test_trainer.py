@@ -192,3 +192,19 @@ def test_bad_training_data_is_refused_with_a_clear_message(spiral):
         trainer.fit(X, spiral.y_train)
     with pytest.raises(corenn.CorennError, match="batch_size"):
         corenn.Trainer(corenn.mlp([2, 3]), batch_size=0)
+
+
+def test_a_checkpoint_that_does_not_fit_leaves_the_trainer_and_model_as_they_were(spiral, tmp_path):
+    model, trainer = make(spiral, optimizer="sgd:lr=0.1", epochs=1, checkpoint=tmp_path / "ck.npz")
+    trainer.fit(spiral.X_train, spiral.y_train)
+    other_model, other = make(spiral, optimizer="adam:lr=0.02", epochs=2)  # another optimizer: its state won't fit
+    other.fit(spiral.X_train, spiral.y_train)
+    before, steps, epoch = weights(other_model), other.step, other.epoch
+    optimizer_state = other.optimizer.state_dict()
+    with pytest.raises(corenn.InvalidFile, match="does not match"):
+        other.load_checkpoint(tmp_path / "ck.npz")
+    for w, p in zip(before, other_model.parameters()):
+        np.testing.assert_array_equal(w, p)
+    assert (other.step, other.epoch) == (steps, epoch)
+    assert other.optimizer.state_dict()["steps"] == optimizer_state["steps"]
+
