@@ -27,7 +27,7 @@ import numpy as np
 
 from .arrays import as_float_array, as_labels
 from .component import hyperparameter_values, value_at
-from .errors import CorennError, InvalidFile, InvalidInput
+from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import load_arrays, save_arrays
 from .registry import create
 
@@ -117,12 +117,14 @@ class Trainer:
                  callbacks: Iterable[Any] = (), *, schedule: Any = None, schedule_unit: str = "epoch",
                  regularized_layers: Sequence[int] | None = None, checkpoint: str | Path | None = None,
                  ratio_every: int = 10, train_eval_size: int = 2000):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise CorennError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not isinstance(epochs, int) or epochs < 0:
-            raise CorennError(f"epochs must be a non-negative integer, got {epochs!r}")
+        for field, value, least in (("batch_size", batch_size, 1), ("epochs", epochs, 0), ("seed", seed, 0)):
+            if field == "seed" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+                raise InvalidHyperparameter("Trainer", field, value, f"must be an integer >= {least}"
+                                            + (" or None" if field == "seed" else ""))
         if schedule_unit not in ("epoch", "step"):
-            raise CorennError(f"schedule_unit must be 'epoch' or 'step', got {schedule_unit!r}")
+            raise InvalidHyperparameter("Trainer", "schedule_unit", schedule_unit, "must be 'epoch' or 'step'")
         self.model = model
         self.loss = create("loss", loss)
         self.optimizer = create("optimizer", optimizer)
@@ -175,7 +177,7 @@ class Trainer:
         bs = min(self.batch_size, n)
         xbuf = np.empty((bs, X.shape[1]), dtype=X.dtype)
         ybuf = np.empty(bs, dtype=np.int64)
-        eval_idx = self.rng_eval_indices(n)
+        eval_idx = self._train_eval_indices(n)
 
         batch_loss = BatchLoss(self.model, self.loss, self.regularizer, self.regularized_layers)
         trusted = classes is not None  # X and y are checked, labels against the number of classes
@@ -241,13 +243,14 @@ class Trainer:
             self._restore_good()
             raise
 
-    def rng_eval_indices(self, n: int) -> np.ndarray:
+    def _train_eval_indices(self, n: int) -> np.ndarray:
         """A fixed subset of the training set on which per-epoch train accuracy is measured."""
         if n <= self.train_eval_size or self.train_eval_size < 0:
             return np.arange(n)
-        return np.random.default_rng(self.seed + 1).choice(n, self.train_eval_size, replace=False)
+        seed = None if self.seed is None else self.seed + 1
+        return np.random.default_rng(seed).choice(n, self.train_eval_size, replace=False)
 
-    def _minibatch_step(self, Xb, yb, objective, apply_constraints) -> None:
+    def _minibatch_step(self, Xb, yb, objective, apply_constraints) -> tuple[float, float, float]:
         for cb in self.callbacks:
             _call(cb, "on_batch_begin", self, self.step)
         data_loss, reg_loss = objective(Xb, yb)
@@ -338,14 +341,11 @@ class Trainer:
             logs["val_acc"], logs["val_loss"] = result["accuracy"], result["loss"]
         else:
             logs["val_acc"] = logs["val_loss"] = None
-        logs["loss"] = float(np.mean(self.history.loss[-max(1, self._steps_this_epoch(X)):])) if self.history.loss else None
+        logs["loss"] = float(np.mean(self.history.loss[-self.steps_per_epoch:])) if self.history.loss else None
         logs["lr"] = self.history.lr[-1] if self.history.lr else None
         logs["seconds"] = time.perf_counter() - started
         self.history.epochs.append(logs)
         return logs
-
-    def _steps_this_epoch(self, X) -> int:
-        return 1 if self.full_batch else math.ceil(X.shape[0] / self.batch_size)
 
     def _accuracy(self, X, y) -> float:
         return float(np.mean(self.model.predict(X) == y))

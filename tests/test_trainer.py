@@ -208,3 +208,10 @@ def test_a_checkpoint_that_does_not_fit_leaves_the_trainer_and_model_as_they_wer
     assert (other.step, other.epoch) == (steps, epoch)
     assert other.optimizer.state_dict()["steps"] == optimizer_state["steps"]
 
+
+def test_an_unseeded_trainer_measures_train_accuracy_on_a_random_subset(spiral):
+    _, trainer = make(spiral, seed=None, epochs=1, train_eval_size=10)
+    history = trainer.fit(spiral.X_train, spiral.y_train)
+    assert 0.0 <= history.epochs[0]["train_acc"] <= 1.0
+    with pytest.raises(corenn.InvalidHyperparameter, match="seed"):
+        corenn.Trainer(corenn.mlp([2, 3]), seed="zero")
