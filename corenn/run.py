@@ -294,6 +294,9 @@ def open_run(folder: str | os.PathLike):
         raise InvalidFile(f"run {str(folder)!r} has no {MODEL_FILE} yet; wait for it to finish or resume it")
     model = load_model(model_path)
     arrays, doc = load_arrays(folder / PREPROCESS_FILE, what="preprocessing file")
+    if not isinstance(doc, dict) or not isinstance(doc.get("preprocess"), list):
+        raise InvalidFile(f"{str(folder / PREPROCESS_FILE)!r} is not a corenn preprocessing file (it lists no "
+                          "'preprocess' specs); restore the run folder's own copy")
     fitted = restore_preprocessors(arrays, doc["preprocess"])
     return cfg, model, fitted, list(doc.get("classes", []))
 

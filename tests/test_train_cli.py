@@ -61,6 +61,7 @@ def test_a_config_file_holds_every_choice_and_options_override_it(tmp_path):
     (["--dataset", "mnist:path='/nonexistent/mnist'"], "/nonexistent/mnist"),
     (["--epochs", "-1"], "epochs"),
     (["--hidden", "0"], "hidden"),
+    (["--hidden", "64,abc"], "hidden"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2_and_leaves_nothing_behind(tmp_path, capsys, args, message):
     out = tmp_path / "run"
@@ -106,6 +107,18 @@ def test_evaluate_and_predict_use_the_runs_model_and_preprocessing(tmp_path, cap
     np.save(tmp_path / "wrong.npy", data.X_test[:, :1])
     assert run_cli("predict", out, tmp_path / "wrong.npy") == 2
     assert run_cli("evaluate", tmp_path / "nowhere") == 2
+
+
+def test_a_run_whose_preprocessing_file_is_not_corenns_is_a_clear_error(tmp_path, capsys):
+    from corenn.files import save_arrays
+
+    out = tmp_path / "run"
+    assert run_cli("train", *QUICK, "--out", out) == 0
+    save_arrays(out / "preprocess.npz", {}, ["not", "a", "mapping"])
+    capsys.readouterr()
+    assert run_cli("evaluate", out) == 2
+    err = capsys.readouterr().err
+    assert "preprocess.npz" in err and "Traceback" not in err
 
 
 def test_a_run_killed_with_sigkill_resumes_to_exactly_the_uninterrupted_result(tmp_path):

@@ -21,7 +21,7 @@ from typing import Any, Optional
 import attrs
 import typer
 
-from ..run import RunConfig, read_config
+from ..run import InvalidConfig, RunConfig, read_config
 
 LIST_FIELDS = {"hidden", "preprocess", "callbacks"}
 OPTION_NAMES = {"init": "--init"}  # every other field's option is --<field-with-dashes>
@@ -57,9 +57,19 @@ def options_to_config(base: dict[str, Any], options: dict[str, Any]) -> dict[str
         if value is None:
             continue
         if key == "hidden":
-            value = [int(v) for item in value for v in str(item).split(",") if v.strip()]
+            value = _widths(value)
         merged[key] = value
     return merged
+
+
+def _widths(values: list[Any]) -> list[int]:
+    """``--hidden 128 --hidden 64`` or ``--hidden 128,64`` as ``[128, 64]``."""
+    words = [w.strip() for item in values for w in str(item).split(",") if w.strip()]
+    try:
+        return [int(w) for w in words]
+    except ValueError:
+        raise InvalidConfig(f"options: hidden={','.join(words)!r} is invalid: give integer widths, "
+                            "e.g. --hidden 128,64") from None
 
 
 def run_config(config: Path | None, options: dict[str, Any]) -> RunConfig:
