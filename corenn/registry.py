@@ -220,18 +220,21 @@ class Registry:
         return info.distribution, info.version
 
     def _collect(self, info: PluginInfo) -> None:
-        for kind, hookname in HOOK_OF_KIND.items():
-            for impl in getattr(self.pm.hook, hookname).get_hookimpls():
-                if impl.plugin_name != info.plugin:
-                    continue
-                try:
-                    classes = list(impl.function() or ())
-                    for cls in classes:
-                        self._add(kind, cls, info)
-                except Exception as exc:
-                    self._fail(info, exc)
+        """Add every component the plugin's hooks return, or, if any hook raises or
+        returns something that is not a component, none of them (the plugin fails)."""
+        try:
+            entries = [self._entry(kind, cls, info)
+                       for kind, hookname in HOOK_OF_KIND.items()
+                       for impl in getattr(self.pm.hook, hookname).get_hookimpls() if impl.plugin_name == info.plugin
+                       for cls in list(impl.function() or ())]
+        except Exception as exc:
+            self._fail(info, exc)
+            return
+        for entry in entries:
+            self._add(entry, info)
 
-    def _add(self, kind: str, cls: Any, info: PluginInfo) -> None:
+    def _entry(self, kind: str, cls: Any, info: PluginInfo) -> Entry:
+        """The registry entry of a class a hook returned, checked to be a component."""
         where = f"{info.distribution} (hook {HOOK_OF_KIND[kind]})"
         if not isinstance(cls, type):
             raise PluginError(f"{where} returned {cls!r}, which is not a class")
@@ -241,7 +244,10 @@ class Registry:
         if not attrs.has(cls):
             raise PluginError(f"{where}: {cls.__qualname__} is not an attrs class; decorate it with @corenn.component")
         dist, version = self._distribution_of(cls, info)
-        entry = Entry(kind, name, cls, dist, version, info.plugin)
+        return Entry(kind, name, cls, dist, version, info.plugin)
+
+    def _add(self, entry: Entry, info: PluginInfo) -> None:
+        kind, name, cls = entry.kind, entry.name, entry.cls
         key = (kind, name)
         if key in self.conflicts:
             self.conflicts[key].append(entry)

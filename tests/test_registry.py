@@ -189,6 +189,19 @@ def test_asking_for_a_failed_plugins_component_names_the_distribution_and_the_ca
     assert "returned 'not a class', which is not a class" in message
 
 
+def test_a_plugin_with_one_bad_component_registers_none_of_them(reg):
+    @corenn.component
+    class Cube(Square):
+        """Cube."""
+        name = "cube"
+
+    with pytest.raises(corenn.PluginError, match="not a class"):
+        reg.register(plugin("half", corenn_activations=[Cube], corenn_optimizers=["not a class"]))
+    assert reg.available("activation") == ["square"]
+    with pytest.raises(corenn.UnknownComponent):
+        reg.entry("activation", "cube")
+
+
 @pytest.mark.parametrize(("returned", "message"), [
     ("not a class", r"returned 'not a class', which is not a class"),
     (type("Nameless", (), {"__doc__": "x"}), r"Nameless.name must be a lower-case identifier, got None"),
