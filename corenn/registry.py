@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata as metadata
 import inspect
+import numbers
 import os
 import re
 import threading
@@ -25,7 +26,7 @@ import pluggy
 from . import hookspecs
 from .component import NOTHING, hyperparameters, type_name
 from .errors import InvalidHyperparameter, PluginError, UnknownComponent
-from .spec import parse_spec
+from .spec import InvalidSpec, parse_spec
 
 KINDS = ("activation", "initializer", "regularizer", "optimizer", "schedule",
          "layer", "loss", "preprocessor", "dataset")
@@ -291,6 +292,9 @@ class Registry:
 
     def create(self, kind: str, spec: Any, **overrides: Any) -> Any:
         if not isinstance(spec, (str, Mapping)):
+            if spec is None or isinstance(spec, (numbers.Number, bytes, type, list, tuple, set)):
+                raise InvalidSpec(f"a {kind} is given as a name, a 'name:key=value,...' string, a mapping or a "
+                                  f"component instance, not {spec!r}")
             if overrides:
                 raise InvalidHyperparameter(type(spec).__name__, next(iter(overrides)), overrides,
                                             "overrides need a spec (name or mapping), not an instance")

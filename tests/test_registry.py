@@ -202,6 +202,12 @@ def test_a_plugin_with_one_bad_component_registers_none_of_them(reg):
         reg.entry("activation", "cube")
 
 
+@pytest.mark.parametrize("spec", [None, 3, 0.5, ["adam"], Toy])
+def test_something_that_is_neither_a_spec_nor_an_instance_is_refused(reg, spec):
+    with pytest.raises(corenn.InvalidSpec, match="optimizer"):
+        reg.create("optimizer", spec)
+
+
 @pytest.mark.parametrize(("returned", "message"), [
     ("not a class", r"returned 'not a class', which is not a class"),
     (type("Nameless", (), {"__doc__": "x"}), r"Nameless.name must be a lower-case identifier, got None"),
