@@ -123,11 +123,16 @@ def hyperparameter_values(obj: Any) -> dict[str, Any]:
     for a in hyperparameters(obj):
         value = getattr(obj, a.name)
         if is_schedule(value) and attrs.has(type(value)):
-            value = {"name": value.name, **hyperparameter_values(value)}
+            value = spec_of(value)
         elif isinstance(value, tuple):
             value = list(value)
         out[a.name] = value
     return out
+
+
+def spec_of(obj: Any) -> dict[str, Any]:
+    """The mapping spec that rebuilds a component: ``{"name": ..., **hyperparameter_values(obj)}``."""
+    return {"name": component_name(obj), **hyperparameter_values(obj)}
 
 
 def type_name(tp: Any) -> str:

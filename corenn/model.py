@@ -25,7 +25,7 @@ import numpy as np
 
 from . import files
 from .arrays import as_float_array, resolve_dtype
-from .component import hyperparameter_values, hyperparameters
+from .component import component_name, hyperparameter_values, hyperparameters, spec_of
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
 from .registry import create, kind_of
 
@@ -43,15 +43,7 @@ def _element_kind(el: Any, index: int) -> str:
     if not callable(forward) or not callable(backward):
         raise InvalidInput(f"Sequential: element {index} ({el!r}) is not a layer or an activation "
                            "(it needs forward() and backward()); build it with corenn.create('layer', ...)")
-    try:
-        takes_training = "training" in inspect.signature(forward).parameters
-    except (TypeError, ValueError):
-        takes_training = False
-    return "layer" if takes_training else "activation"
-
-
-def _name(el: Any) -> str:
-    return getattr(el, "name", None) or type(el).__name__
+    return "layer" if _takes_keyword(forward, "training") else "activation"
 
 
 def _declared_width(el: Any) -> int | None:
@@ -61,10 +53,6 @@ def _declared_width(el: Any) -> int | None:
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return int(value)
     return None
-
-
-def _spec(el: Any) -> dict[str, Any]:
-    return {"name": _name(el), **hyperparameter_values(el)}
 
 
 class Sequential:
@@ -77,7 +65,7 @@ class Sequential:
         ids = [id(el) for el in self.layers]
         for i, el in enumerate(self.layers):
             if ids.index(id(el)) != i:
-                raise InvalidInput(f"Sequential: element {i} ({_name(el)}) is the same object as element "
+                raise InvalidInput(f"Sequential: element {i} ({component_name(el)}) is the same object as element "
                                    f"{ids.index(id(el))}; each position needs its own instance (it caches its input)")
         self._kinds = [_element_kind(el, i) for i, el in enumerate(self.layers)]
         self._is_layer = [k == "layer" for k in self._kinds]
@@ -112,14 +100,14 @@ class Sequential:
         for i, el in enumerate(self.layers):
             arrays = {**(getattr(el, "params", None) or {}), **(getattr(el, "buffers", None) or {})}
             for key, arr in arrays.items():
-                seen.setdefault(np.asarray(arr).dtype, f"element {i} ({_name(el)}) {key!r}")
+                seen.setdefault(np.asarray(arr).dtype, f"element {i} ({component_name(el)}) {key!r}")
         if len(seen) > 1:
             listing = ", ".join(f"{where} is {dt}" for dt, where in seen.items())
             raise InvalidInput(f"Sequential: the layers mix dtypes ({listing}); build every layer with the same dtype")
         return resolve_dtype(next(iter(seen))) if seen else np.dtype(np.float32)
 
     def _describe_position(self, i: int) -> str:
-        return f"layer {i} ({_name(self.layers[i])})"
+        return f"layer {i} ({component_name(self.layers[i])})"
 
     def _trace(self, x: np.ndarray) -> np.ndarray:
         """Run ``x`` through every element in inference mode, naming both layers of any shape mismatch."""
@@ -157,7 +145,7 @@ class Sequential:
         return self.layers[i]
 
     def __repr__(self) -> str:
-        return f"Sequential([{', '.join(_name(el) for el in self.layers)}], dtype={self._dtype.name})"
+        return f"Sequential([{', '.join(component_name(el) for el in self.layers)}], dtype={self._dtype.name})"
 
     # -- computing -----------------------------------------------------------
     def _check_input(self, X: Any, where: str) -> np.ndarray:
@@ -237,14 +225,14 @@ class Sequential:
 
     def named_parameters(self) -> list[tuple[str, np.ndarray]]:
         """``("<index>.<layer name>.<key>", array)`` for each of :meth:`parameters`, e.g. ``"0.dense.W"``."""
-        return [(f"{i}.{_name(self.layers[i])}.{key}", p) for i, key, p, _ in self._slots]
+        return [(f"{i}.{component_name(self.layers[i])}.{key}", p) for i, key, p, _ in self._slots]
 
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-learned state saved with the model (batchnorm's running statistics), by the same naming."""
         out = {}
         for i, el in enumerate(self.layers):
             for key, arr in (getattr(el, "buffers", None) or {}).items():
-                out[f"{i}.{_name(el)}.{key}"] = arr
+                out[f"{i}.{component_name(el)}.{key}"] = arr
         return out
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -308,7 +296,7 @@ class Sequential:
         """Plain data (JSON) from which :meth:`from_config` rebuilds the architecture."""
         elements = []
         for i, (el, kind) in enumerate(zip(self.layers, self._kinds)):
-            spec = _spec(el)
+            spec = spec_of(el)
             try:
                 json.dumps(spec)
             except (TypeError, ValueError) as exc:
@@ -364,7 +352,7 @@ class Sequential:
             hp = ", ".join(f"{k}={v!r}" for k, v in hyperparameter_values(el).items()
                            if k in ("in_features", "out_features", "num_features", "keep_prob"))
             width = self._widths[i]
-            rows.append((str(i), f"{_name(el)}({hp})" if hp else _name(el),
+            rows.append((str(i), f"{component_name(el)}({hp})" if hp else component_name(el),
                          f"(N, {width if width is not None else '?'})", f"{count:,}"))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         lines = ["  ".join(r[c].ljust(widths[c]) if c < 2 else r[c].rjust(widths[c]) for c in range(4))
@@ -405,7 +393,7 @@ def _fresh_spec(kind: str, spec: Any) -> Any:
         return spec
     if not hasattr(spec, "forward"):
         raise InvalidInput(f"mlp: {kind} must be a spec (name, 'name:k=v' or mapping) or a component, got {spec!r}")
-    return _spec(spec)
+    return spec_of(spec)
 
 
 def mlp(sizes: Sequence[int], activation: Any = "relu", weight_init: Any = "he", dropout: float | None = None,

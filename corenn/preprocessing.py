@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .arrays import as_float_array
-from .component import hyperparameter_values
+from .component import spec_of
 from .data import Data
 from .errors import InvalidFile, InvalidInput
 
@@ -290,7 +290,7 @@ def preprocessors_state(fitted: Sequence[Any]) -> tuple[dict[str, np.ndarray], l
     arrays: dict[str, np.ndarray] = {}
     specs: list[dict[str, Any]] = []
     for i, pre in enumerate(fitted):
-        specs.append({"name": pre.name, **hyperparameter_values(pre)})
+        specs.append(spec_of(pre))
         for key, value in pre.state_dict().items():
             arrays[f"{i}.{key}"] = value
     return arrays, specs

@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 
 from .arrays import as_float_array, as_labels
-from .component import hyperparameter_values, value_at
+from .component import spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import load_arrays, save_arrays
 from .registry import create
@@ -437,7 +437,7 @@ def set_rng_states(model: Any, states: list) -> None:
 
 def _spec_or_none(component: Any) -> dict | None:
     try:
-        return {"name": component.name, **hyperparameter_values(component)}
+        return spec_of(component)
     except Exception:
         return None
 
