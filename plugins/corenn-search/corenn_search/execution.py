@@ -188,31 +188,35 @@ class DaskCluster:
         self.scattered = self.client.scatter(data, broadcast=True)
 
     def _submit(self, job: Job, attempt: int):
-        return self.client.submit(run_trial, job.config, self.scattered, pure=False,
-                                  key=f"corenn-trial-{self.tag}-{job.stage}-{job.index}-{attempt}")
+        future = self.client.submit(run_trial, job.config, self.scattered, pure=False,
+                                    key=f"corenn-trial-{self.tag}-{job.stage}-{job.index}-{attempt}")
+        return future, (job, self.scattered)
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
         from distributed import as_completed
 
         attempts = {(job.stage, job.index): 0 for job in jobs}
-        futures = {self._submit(job, 0): job for job in jobs}
+        futures = dict(self._submit(job, 0) for job in jobs)  # future -> (job, the dataset it reads)
         pending = as_completed(list(futures), loop=self.client.loop)
         try:
             for future in pending:
-                job = futures.pop(future)
+                job, dataset = futures.pop(future)
                 try:
                     result = future.result()
-                except Exception as exc:  # the cluster lost it (a killed worker): try again
+                except Exception as exc:  # the cluster lost it (a killed worker, a lost dataset): try again
                     key = (job.stage, job.index)
                     attempts[key] += 1
                     if attempts[key] > self.retries:
                         raise SearchError(f"trial {job.index} of stage {job.stage + 1} was lost by the cluster "
                                           f"{attempts[key]} times ({type(exc).__name__}: {exc}); the finished "
                                           "trials are stored: run the same command again to continue") from exc
-                    if self.scattered.status != "finished":  # the dataset went with the workers that held it
+                    # The dataset may have gone with the workers that held it, and its future's status
+                    # can lag behind: send it again once per loss (trials that read the copy already
+                    # replaced just use the new one).
+                    if dataset is self.scattered:
                         self.scattered = self.client.scatter(self.data, broadcast=True)
-                    retry = self._submit(job, attempts[key])
-                    futures[retry] = job
+                    retry, entry = self._submit(job, attempts[key])
+                    futures[retry] = entry
                     pending.add(retry)
                     continue
                 yield job, result
