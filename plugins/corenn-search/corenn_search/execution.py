@@ -184,8 +184,9 @@ class DaskCluster:
         self.scattered = None
 
     def start(self, data: Any) -> None:
+        # hash=False: each copy gets a key of its own, so cancelling a lost copy cannot take a new one with it
         self.data = data
-        self.scattered = self.client.scatter(data, broadcast=True)
+        self.scattered = self.client.scatter(data, broadcast=True, hash=False)
 
     def _submit(self, job: Job, attempt: int):
         future = self.client.submit(run_trial, job.config, self.scattered, pure=False,
@@ -214,7 +215,7 @@ class DaskCluster:
                     # can lag behind: send it again once per loss (trials that read the copy already
                     # replaced just use the new one).
                     if dataset is self.scattered:
-                        self.scattered = self.client.scatter(self.data, broadcast=True)
+                        self.scattered = self.client.scatter(self.data, broadcast=True, hash=False)
                     retry, entry = self._submit(job, attempts[key])
                     futures[retry] = entry
                     pending.add(retry)
