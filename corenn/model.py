@@ -150,10 +150,11 @@ class Sequential:
     # -- computing -----------------------------------------------------------
     def _check_input(self, X: Any, where: str) -> np.ndarray:
         x = as_float_array(X, where, ndim=2, dtype=self._dtype)
-        self._check_width(x, where)
+        self.check_width(x, where)
         return x
 
-    def _check_width(self, x: np.ndarray, where: str) -> None:
+    def check_width(self, x: np.ndarray, where: str) -> None:
+        """Raise :class:`corenn.InvalidInput` (naming ``where``) unless ``x`` has the model's input width."""
         if self.in_features is not None and x.shape[1] != self.in_features:
             raise InvalidInput(f"{where}: X has shape {x.shape} but the model takes (N, {self.in_features}) "
                                f"({self._describe_position(0)}); give {self.in_features} features per sample")

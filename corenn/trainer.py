@@ -29,6 +29,7 @@ from .arrays import as_float_array, as_labels
 from .component import spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import load_arrays, save_arrays
+from .model import BatchLoss, apply_constraints
 from .registry import create
 
 CHECKPOINT_VERSION = 1
@@ -110,6 +111,9 @@ class Trainer:
     "step"). ``regularized_layers`` restricts the regularizer to those layer
     indices (default: every layer's ``regularized`` params, i.e. dense weights).
     ``checkpoint`` is a file path written atomically after every epoch.
+    ``ratio_every`` is how often (in steps; 0: never) the update/weight ratios are
+    recorded; ``train_eval_size`` how many training samples the per-epoch training
+    accuracy is measured on (negative: all).
     """
 
     def __init__(self, model: Any, loss: Any = "softmax_cross_entropy", optimizer: Any = "adam",
@@ -117,7 +121,8 @@ class Trainer:
                  callbacks: Iterable[Any] = (), *, schedule: Any = None, schedule_unit: str = "epoch",
                  regularized_layers: Sequence[int] | None = None, checkpoint: str | Path | None = None,
                  ratio_every: int = 10, train_eval_size: int = 2000):
-        for field, value, least in (("batch_size", batch_size, 1), ("epochs", epochs, 0), ("seed", seed, 0)):
+        for field, value, least in (("batch_size", batch_size, 1), ("epochs", epochs, 0), ("seed", seed, 0),
+                                    ("ratio_every", ratio_every, 0)):
             if field == "seed" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
@@ -157,18 +162,15 @@ class Trainer:
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
         """Train for ``epochs`` epochs (continuing from a loaded checkpoint's position)."""
-        from .model import BatchLoss, apply_constraints
-
         X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)
         # checked once here, so that each step can skip the checks (see BatchLoss)
         classes = getattr(self.model, "out_features", None)
-        check_width = getattr(self.model, "_check_width", None)
-        if check_width is not None:
-            check_width(X, "Trainer.fit X")
+        if hasattr(self.model, "check_width"):
+            self.model.check_width(X, "Trainer.fit X")
         y = as_labels(y, "Trainer.fit y", n=X.shape[0], num_classes=classes)
         if validation is not None:
             Xv = as_float_array(validation[0], "Trainer.fit validation X", ndim=2, dtype=self.model.dtype)
-            yv = as_labels(validation[1], "Trainer.fit validation y", n=Xv.shape[0])
+            yv = as_labels(validation[1], "Trainer.fit validation y", n=Xv.shape[0], num_classes=classes)
         n = X.shape[0]
         steps_per_epoch = self.steps_per_epoch = 1 if self.full_batch else math.ceil(n / self.batch_size)
         if self.schedule is not None:
@@ -194,12 +196,12 @@ class Trainer:
 
         self.stop_training = False
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective, apply_constraints)
+            self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
         for cb in self.callbacks:
             _call(cb, "on_train_end", self, self.history)
         return self.history
 
-    def _loop(self, X, y, validation, bs, xbuf, ybuf, eval_idx, objective, apply_constraints) -> None:
+    def _loop(self, X, y, validation, bs, xbuf, ybuf, eval_idx, objective) -> None:
         n, steps_per_epoch = X.shape[0], self.steps_per_epoch
         for cb in self.callbacks:
             _call(cb, "on_train_begin", self)
@@ -220,7 +222,7 @@ class Trainer:
                         Xb, yb = xbuf[:m], ybuf[:m]
                         X.take(idx, axis=0, out=Xb)
                         y.take(idx, out=yb)
-                        losses = self._minibatch_step(Xb, yb, objective, apply_constraints)
+                        losses = self._minibatch_step(Xb, yb, objective)
                         self._position = (perm, b + 1)
                         self._log_step(*losses)
                         if self._interrupted:
@@ -250,7 +252,7 @@ class Trainer:
         seed = None if self.seed is None else self.seed + 1
         return np.random.default_rng(seed).choice(n, self.train_eval_size, replace=False)
 
-    def _minibatch_step(self, Xb, yb, objective, apply_constraints) -> tuple[float, float, float]:
+    def _minibatch_step(self, Xb, yb, objective) -> tuple[float, float, float]:
         for cb in self.callbacks:
             _call(cb, "on_batch_begin", self, self.step)
         data_loss, reg_loss = objective(Xb, yb)
@@ -267,8 +269,6 @@ class Trainer:
         return data_loss, reg_loss, lr
 
     def _full_batch_step(self, X, y, objective) -> None:
-        from .model import apply_constraints
-
         def closure():
             data_loss, reg_loss = objective(X, y)
             self._check_finite(data_loss + reg_loss)
@@ -389,6 +389,11 @@ class Trainer:
         arrays, doc = load_arrays(path, what="checkpoint")
         if not isinstance(doc, dict) or doc.get("format") != "corenn-checkpoint":
             raise InvalidFile(f"{path} is not a corenn checkpoint")
+        saved_by = (doc.get("optimizer_spec") or {}).get("name")
+        if saved_by is not None and saved_by != getattr(self.optimizer, "name", saved_by):
+            raise InvalidFile(f"checkpoint {path} does not match this trainer: it was saved by optimizer "
+                              f"{saved_by!r}, this trainer uses {self.optimizer.name!r}; resume with the run's "
+                              "own config")
         before = self._resumable_state()
         try:
             self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
