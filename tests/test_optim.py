@@ -1,0 +1,90 @@
+"""The machinery every corenn.optim.Optimizer shares: array checks, state, checkpoints.
+
+SGD stands in for any optimizer built on corenn.optim.Optimizer.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+import corenn
+from corenn.files import load_arrays, save_arrays
+from corenn.optim import flatten_state, unflatten_state
+from corenn_sgd import SGD
+
+
+def test_bad_arrays_are_clear_errors():
+    opt = SGD()
+    with pytest.raises(corenn.InvalidInput, match="2 params but 1 grads"):
+        opt.step([np.zeros(2), np.zeros(3)], [np.zeros(2)])
+    with pytest.raises(corenn.InvalidInput, match=r"grads\[0\] must be an array like params\[0\]"):
+        opt.step([np.zeros(2)], [np.zeros(3)])
+    with pytest.raises(corenn.InvalidInput, match=r"grads\[0\] .*float64 \(2,\)"):
+        opt.step([np.zeros(2)], [np.zeros(2, np.float32)])
+    with pytest.raises(corenn.InvalidInput, match="float32 or float64"):
+        opt.step([np.zeros(2, np.int64)], [np.zeros(2, np.int64)])
+    frozen = np.zeros(2)
+    frozen.flags.writeable = False
+    with pytest.raises(corenn.InvalidInput, match="read-only"):
+        opt.step([frozen], [np.zeros(2)])
+    with pytest.raises(corenn.InvalidInput, match="empty"):
+        opt.step([], [])
+    assert opt.steps == 0
+
+
+def test_params_of_other_shapes_after_the_first_step_are_refused():
+    opt = SGD()
+    opt.step([np.zeros((2, 3))], [np.ones((2, 3))])
+    with pytest.raises(corenn.InvalidInput, match=r"state is for parameters \[float64\(2, 3\)\]"):
+        opt.step([np.zeros((3, 2))], [np.ones((3, 2))])
+
+
+def test_unknown_hyperparameters_in_current_are_clear_errors():
+    with pytest.raises(corenn.InvalidHyperparameter, match="sgd has: lr"):
+        SGD().current("momentum")
+
+
+def test_state_of_another_optimizer_or_malformed_state_is_refused():
+    opt = SGD()
+    with pytest.raises(corenn.InvalidInput, match="saved by optimizer 'adam'"):
+        opt.load_state_dict({"optimizer": "adam", "steps": 1, "slots": {}})
+    with pytest.raises(corenn.InvalidInput, match="lacks"):
+        opt.load_state_dict({"steps": 1})
+    with pytest.raises(corenn.InvalidInput, match="non-negative integer"):
+        opt.load_state_dict({"steps": -1, "slots": {}})
+    with pytest.raises(corenn.InvalidInput, match=r"keeps the slots \[\]"):
+        opt.load_state_dict({"steps": 1, "slots": {"v": []}})
+
+
+def test_state_layout_is_plain_data_and_survives_a_checkpoint_file(tmp_path):
+    opt = SGD(lr=0.1)
+    x = [np.ones((2, 2), np.float32), np.ones(3, np.float32)]
+    opt.step(x, [np.ones_like(a) for a in x])
+    state = opt.state_dict()
+    assert state == {"optimizer": "sgd", "steps": 1, "params": {"shapes": [[2, 2], [3]],
+                     "dtypes": ["float32", "float32"]}, "slots": {}, "extra": {}}
+    arrays, doc = flatten_state(state, prefix="optimizer/")
+    save_arrays(tmp_path / "ckpt.npz", arrays, doc)
+    loaded = unflatten_state(*load_arrays(tmp_path / "ckpt.npz"))
+    fresh = SGD(lr=0.1)
+    fresh.load_state_dict(loaded)
+    assert fresh.steps == 1
+    with pytest.raises(corenn.InvalidInput, match="float32"):
+        fresh.step([np.ones((2, 2)), np.ones(3)], [np.ones((2, 2)), np.ones(3)])
+
+
+def test_flatten_state_round_trips_nested_arrays_and_scalars_exactly():
+    state = {"steps": 3, "slots": {"m": [np.arange(4.0).reshape(2, 2), np.float32([1.5])]},
+             "extra": {"h": [np.zeros(2)], "t": 0.1, "none": None, "n": np.int64(7)}}
+    arrays, doc = flatten_state(state)
+    assert sorted(arrays) == ["extra/h/0", "slots/m/0", "slots/m/1"]
+    doc = json.loads(json.dumps(doc))
+    back = unflatten_state(arrays, doc)
+    assert back["extra"]["t"] == 0.1 and back["extra"]["n"] == 7 and back["extra"]["none"] is None
+    np.testing.assert_array_equal(back["slots"]["m"][0], state["slots"]["m"][0])
+    assert back["slots"]["m"][1].dtype == np.float32
+    with pytest.raises(corenn.InvalidFile, match="'slots/m/1' is missing"):
+        unflatten_state({k: v for k, v in arrays.items() if k != "slots/m/1"}, doc)
+    with pytest.raises(ValueError, match="not plain data"):
+        flatten_state({"x": object()})
