@@ -91,11 +91,11 @@ class RunConfig:
 
         for key in ("epochs", "batch_size", "seed"):
             value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if key == "batch_size" else 0):
+            if not _is_int(value) or value < (1 if key == "batch_size" else 0):
                 raise bad(key, "must be a non-negative integer" if key != "batch_size" else "must be a positive integer")
-        if not isinstance(self.hidden, list) or not all(isinstance(h, int) and h > 0 for h in self.hidden):
+        if not isinstance(self.hidden, list) or not all(_is_int(h) and h > 0 for h in self.hidden):
             raise bad("hidden", "must be a list of positive integers")
-        if self.dropout is not None and not (isinstance(self.dropout, (int, float)) and 0 < self.dropout <= 1):
+        if self.dropout is not None and not (_is_number(self.dropout) and 0 < self.dropout <= 1):
             raise bad("dropout", "must be a keep probability in (0, 1]")
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "must be float32 or float64")
@@ -116,6 +116,14 @@ class RunConfig:
             lines.append(f"# {a.metadata['doc']}")
             lines.append(f"{a.name} = {_toml_value(value)}" if value is not None else f"# {a.name} = (none)")
         return "\n".join(lines) + "\n"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def config_reference() -> str:

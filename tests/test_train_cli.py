@@ -163,3 +163,11 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "--resume" in stdout and "Traceback" not in stderr
     _, doc = load_arrays(out / "checkpoint.npz")
     assert doc["batch"] is not None or doc["epoch"] >= 1
+
+
+@pytest.mark.parametrize("values", [{"hidden": [True]}, {"dropout": True}, {"epochs": False}])
+def test_booleans_are_not_numbers_in_a_config(values):
+    from corenn.run import InvalidConfig, RunConfig
+
+    with pytest.raises(InvalidConfig, match=next(iter(values))):
+        RunConfig.from_mapping(values)
