@@ -17,6 +17,8 @@ import json
 
 import pytest
 
+import corenn
+
 BROKEN_CAUSE = "RuntimeError: corenn-broken cannot start: its lookup table is missing"
 
 
@@ -160,3 +162,17 @@ result = {
     assert answer["info"]["err"].strip() == (
         "error: activation 'softsign' comes from corenn-softsign, which is switched off by "
         "CORENN_DISABLE_PLUGINS; remove 'softsign' from it to use it")
+
+
+def test_the_core_with_only_corenn_relu_gives_relu_and_nothing_else(plugin_env):
+    answer = plugin_env.probe("""
+import numpy as np
+result = {
+    "everything": {kind: corenn.available(kind) for kind in corenn.KINDS},
+    "relu": corenn.create("activation", "relu").forward(np.array([[-1.0, 2.0]])).tolist(),
+    "adam": error(lambda: corenn.get("optimizer", "adam")),
+}
+""", CORENN_DISABLE_PLUGINS="softsign,broken,relu_clone")
+    assert answer["everything"] == {kind: (["relu"] if kind == "activation" else []) for kind in corenn.KINDS}
+    assert answer["relu"] == [[0.0, 2.0]]
+    assert "unknown optimizer 'adam'" in answer["adam"]
