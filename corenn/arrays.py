@@ -52,6 +52,16 @@ def as_float_array(x: Any, where: str, *, ndim: int | tuple[int, ...] | None = N
     return arr
 
 
+def as_layer_input(x: Any, layer: str, width: int, dtype: Any, hint: str) -> np.ndarray:
+    """A layer's input ``(N, width)`` as a finite float array of the layer's ``dtype``, or a clear
+    :class:`InvalidInput` naming ``layer``, both shapes and (``hint``) how to make them agree."""
+    arr = as_float_array(x, f"{layer}.forward", ndim=2, dtype=dtype)
+    if arr.shape[1] != width:
+        raise InvalidInput(f"{layer}: input has shape {arr.shape} but the layer takes (N, {width}); "
+                           + hint.format(got=arr.shape[1]))
+    return arr
+
+
 def as_labels(y: Any, where: str, *, n: int | None = None, num_classes: int | None = None) -> np.ndarray:
     """Integer class indices as an int64 vector of length ``n`` in ``[0, num_classes)``."""
     arr = np.asarray(y)

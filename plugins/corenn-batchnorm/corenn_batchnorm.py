@@ -47,11 +47,8 @@ class BatchNorm(corenn.Module):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if self.check_input:
-            x = corenn.as_float_array(x, "batchnorm.forward", ndim=2, dtype=self.dtype)
-            if x.shape[1] != self.num_features:
-                raise corenn.InvalidInput(
-                    f"batchnorm: input has shape {x.shape} but the layer takes (N, {self.num_features}); "
-                    f"build batchnorm with num_features={x.shape[1]} or fix the layer before it")
+            x = corenn.as_layer_input(x, "batchnorm", self.num_features, self.dtype,
+                                      "build batchnorm with num_features={got} or fix the layer before it")
         if training:
             mean = x.mean(axis=0)
             xhat = x - mean

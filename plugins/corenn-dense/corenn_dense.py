@@ -55,11 +55,9 @@ class Dense(corenn.Module):
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         if self.check_input:
-            x = corenn.as_float_array(x, "dense.forward", ndim=2, dtype=self.dtype)
-            if x.shape[1] != self.in_features:
-                raise corenn.InvalidInput(
-                    f"dense: input has shape {x.shape} but the layer takes (N, {self.in_features}); "
-                    f"give {self.in_features} features per sample or build dense with in_features={x.shape[1]}")
+            x = corenn.as_layer_input(x, "dense", self.in_features, self.dtype,
+                                      f"give {self.in_features} features per sample or build dense with "
+                                      "in_features={got}")
         self._x = x
         # A fresh output each call. A layer-owned out= buffer measured no faster (numpy and malloc
         # reuse the freed block; the product dominates) and the next forward would overwrite
