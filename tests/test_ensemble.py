@@ -169,6 +169,8 @@ def test_runs_that_were_split_differently_are_refused_in_one_line(runs, capsys):
     assert run_cli("evaluate", runs / "a", runs / "other_seed") == 2
     err = capsys.readouterr().err
     assert "different test splits" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert run_cli("evaluate", runs / "a", "--vote", "best") == 2
+    assert "vote='best'" in capsys.readouterr().err
 
 
 def test_runs_of_other_classes_are_refused(runs, tmp_path, capsys):

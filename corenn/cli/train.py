@@ -174,7 +174,7 @@ def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, 
 
     if split not in ("train", "val", "test"):
         raise InvalidFile(f"--split must be train, val or test, not {split!r}")
-    if len(runs) > 1:
+    if len(runs) > 1 or weights is not None or vote != "mean":
         return _evaluate_ensemble(runs, dataset, split, as_json, weights, vote)
     run = runs[0]
     cfg, model, fitted, _ = open_run(run)
@@ -205,7 +205,7 @@ def predict_command(runs: List[Path] = typer.Argument(..., help="A run folder, o
     except (ValueError, OSError, EOFError) as exc:
         raise InvalidFile(f"{str(file)!r} is not a .npy array of numbers (as numpy.save writes them); "
                           "corenn never loads pickled or object arrays") from exc
-    if len(runs) == 1 and not proba:
+    if len(runs) == 1 and not proba and weights is None and vote == "mean":
         labels = predict(runs[0], X)
     else:
         ensemble = Ensemble.from_runs(runs, weights=_weights(weights), vote=vote)
@@ -258,7 +258,7 @@ def _evaluate_ensemble(runs: list[Path], dataset: Optional[str], split: str, as_
         return
     how = "mean of the class probabilities" if vote == "mean" else "majority vote"
     weighted = "" if weights is None else ", weights " + ", ".join(f"{w:.3g}" for w in result["weights"])
-    print(f"{split} split, {result['n']} samples; ensemble of {len(runs)} runs ({how}{weighted})")
+    print(f"{split} split, {result['n']} samples; ensemble of {len(runs)} run{'s' if len(runs) > 1 else ''} ({how}{weighted})")
     print(f"{'accuracy':>10}  {'log loss':>9}  run")
 
     def row(scores: dict, name: str) -> None:
