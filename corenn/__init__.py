@@ -33,6 +33,7 @@ _LAZY = {
     "Trainer": "corenn.trainer",
     "History": "corenn.trainer",
     "Callback": "corenn.trainer",
+    "Ensemble": "corenn.ensemble",
 }
 
 

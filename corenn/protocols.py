@@ -125,3 +125,18 @@ PROTOCOL_OF_KIND = {
     "optimizer": Optimizer, "schedule": Schedule, "layer": Layer, "loss": Loss,
     "preprocessor": Preprocessor, "dataset": Dataset,
 }
+
+
+@runtime_checkable
+class ObservesMetrics(Protocol):
+    """A schedule whose value follows the run's per-epoch metrics (reduce on plateau).
+
+    The trainer calls ``observe(epoch, logs)`` at the end of every epoch with the
+    epoch's logs (``loss``, ``train_acc``, ``val_loss``, ``val_acc``, ...), and keeps
+    ``state_dict()`` (plain JSON data) in its checkpoints so that a resumed run
+    continues exactly; ``__call__(t)`` gives the value as of the last observation.
+    """
+
+    def observe(self, epoch: int, logs: Mapping[str, Any]) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...

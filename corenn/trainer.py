@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 
 from .arrays import as_float_array, as_labels
-from .component import spec_of, value_at
+from .component import hyperparameters, spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import load_arrays, save_arrays
 from .model import BatchLoss, apply_constraints
@@ -229,6 +229,8 @@ class Trainer:
                             raise KeyboardInterrupt
                 self._position = None
                 logs = self._end_of_epoch(X, y, eval_idx, validation, epoch_start)
+                for schedule in self.observing_schedules():
+                    schedule.observe(self.epoch, logs)
                 self.epoch += 1
                 self._remember_good()
                 for cb in self.callbacks:
@@ -297,6 +299,19 @@ class Trainer:
             logs = {"loss": h.loss[-1], "data_loss": h.data_loss[-1], "reg_loss": h.reg_loss[-1], "lr": h.lr[-1]}
             for cb in self.callbacks:
                 _call(cb, "on_batch_end", self, self.step - 1, logs)
+
+    def observing_schedules(self) -> list:
+        """The schedules whose value follows the epoch metrics (:class:`corenn.protocols.ObservesMetrics`,
+        such as reduce on plateau): the trainer's own and those among the optimizer's hyperparameters."""
+        from .protocols import ObservesMetrics
+
+        held = [getattr(self.optimizer, a.name) for a in hyperparameters(self.optimizer)]
+        found: dict[int, Any] = {}
+        for value in (self.schedule, *held):
+            for candidate in (value, getattr(value, "schedule", None)):  # a wrapper such as PerEpoch
+                if isinstance(candidate, ObservesMetrics):
+                    found.setdefault(id(candidate), candidate)
+        return list(found.values())
 
     def current_lr(self) -> float:
         opt = self.optimizer
@@ -379,6 +394,7 @@ class Trainer:
             "batch": None if self._position is None else self._position[1],
             "rng": self.rng.bit_generator.state, "layer_rngs": rng_states(self.model),
             "history": self.history.to_dict(),
+            "schedules": [s.state_dict() for s in self.observing_schedules()],
         }
         return save_arrays(path, arrays, doc)
 
@@ -403,9 +419,10 @@ class Trainer:
             self.rng.bit_generator.state = doc["rng"]
             set_rng_states(self.model, doc["layer_rngs"])
             self.history = History.from_dict(doc["history"])
+            self._load_schedule_states(doc.get("schedules", []))
             batch = doc.get("batch")
             self._position = None if batch is None else (arrays["position/perm"], int(batch))
-        except (InvalidFile, KeyError, TypeError, ValueError) as exc:
+        except (InvalidFile, InvalidInput, KeyError, TypeError, ValueError) as exc:
             self._restore_resumable_state(before)  # a checkpoint that does not fit changes nothing
             if isinstance(exc, InvalidFile):
                 raise
@@ -413,14 +430,25 @@ class Trainer:
                               "resume with the run's own config") from exc
         self._remember_good()
 
+    def _load_schedule_states(self, states: list) -> None:
+        schedules = self.observing_schedules()
+        if len(states) != len(schedules):
+            raise ValueError(f"it holds the state of {len(states)} metric-driven schedule(s), this trainer has "
+                             f"{len(schedules)}")
+        for schedule, state in zip(schedules, states):
+            schedule.load_state_dict(state)
+
     def _resumable_state(self) -> tuple:
         """A copy of everything :meth:`load_checkpoint` replaces."""
         model_state = {k: v.copy() for k, v in self.model.state_dict().items()}
         return (model_state, self.optimizer.state_dict(), self.epoch, self.step, self.rng.bit_generator.state,
-                rng_states(self.model), self.history, self._position)
+                rng_states(self.model), self.history, self._position,
+                [s.state_dict() for s in self.observing_schedules()])
 
     def _restore_resumable_state(self, state: tuple) -> None:
-        model_state, optimizer_state, self.epoch, self.step, rng, layer_rngs, self.history, self._position = state
+        (model_state, optimizer_state, self.epoch, self.step, rng, layer_rngs, self.history, self._position,
+         schedule_states) = state
+        self._load_schedule_states(schedule_states)
         self.model.load_state_dict(model_state)
         self.optimizer.load_state_dict(optimizer_state)
         self.rng.bit_generator.state = rng

@@ -11,12 +11,12 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 import typer
 
-from ..errors import InvalidFile
+from ..errors import InvalidFile, InvalidInput
 from ..run import CONFIG_FILE, RunConfig, open_run, read_config
 from ..trainer import Callback, TrainingDiverged
 from .run_options import run_config, with_run_options
@@ -156,17 +156,27 @@ def _console():
     return Console(stderr=False)
 
 
-def evaluate_command(run: Path = typer.Argument(..., help="A run folder."),
+_WEIGHTS_HELP = "Several runs: one weight per run, comma-separated, e.g. 2,1,1 (default: equal)."
+_VOTE_HELP = "Several runs: mean (of the class probabilities) or majority (one weighted vote per run)."
+
+
+def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, or several: an ensemble."),
                      dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec (default: the run's)."),
                      split: str = typer.Option("test", "--split", help="train, val or test."),
-                     as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Evaluate a run's model on a dataset split (with the run's fitted preprocessing)."""
+                     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                     weights: Optional[str] = typer.Option(None, "--weights", help=_WEIGHTS_HELP),
+                     vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP)) -> None:
+    """Evaluate a run's model on a dataset split (with the run's fitted preprocessing);
+    several runs are evaluated one by one and as an ensemble."""
     from ..preprocessing import apply_preprocessors
     from ..registry import create
     from ..trainer import Trainer
 
     if split not in ("train", "val", "test"):
         raise InvalidFile(f"--split must be train, val or test, not {split!r}")
+    if len(runs) > 1 or weights is not None or vote != "mean":
+        return _evaluate_ensemble(runs, dataset, split, as_json, weights, vote)
+    run = runs[0]
     cfg, model, fitted, _ = open_run(run)
     data = create("dataset", dataset or cfg.dataset).load(seed=cfg.seed)
     X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
@@ -177,10 +187,14 @@ def evaluate_command(run: Path = typer.Argument(..., help="A run folder."),
         print(f"{split} accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  ({result['n']} samples)")
 
 
-def predict_command(run: Path = typer.Argument(..., help="A run folder."),
+def predict_command(runs: List[Path] = typer.Argument(..., help="A run folder, or several: an ensemble."),
                     file: Path = typer.Argument(..., help="A .npy file of inputs, shape (N, features)."),
-                    out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this .npy.")) -> None:
-    """Predict class indices for the inputs in a .npy file."""
+                    out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this .npy."),
+                    proba: bool = typer.Option(False, "--proba", help="Class probabilities (N, classes) instead."),
+                    weights: Optional[str] = typer.Option(None, "--weights", help=_WEIGHTS_HELP),
+                    vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP)) -> None:
+    """Predict class indices (or probabilities) for the inputs in a .npy file; several runs vote."""
+    from ..ensemble import Ensemble
     from ..files import atomic_write
     from ..run import predict
 
@@ -191,12 +205,71 @@ def predict_command(run: Path = typer.Argument(..., help="A run folder."),
     except (ValueError, OSError, EOFError) as exc:
         raise InvalidFile(f"{str(file)!r} is not a .npy array of numbers (as numpy.save writes them); "
                           "corenn never loads pickled or object arrays") from exc
-    labels = predict(run, X)
+    if len(runs) == 1 and not proba and weights is None and vote == "mean":
+        labels = predict(runs[0], X)
+    else:
+        ensemble = Ensemble.from_runs(runs, weights=_weights(weights), vote=vote)
+        labels = ensemble.predict_proba(X) if proba else ensemble.predict(X)
     if out is not None:
         atomic_write(out, lambda f: np.save(f, labels))
         print(f"wrote {len(labels)} predictions to {out}")
+    elif proba:
+        sys.stdout.write("".join(",".join(f"{p:.6f}" for p in row) + "\n" for row in labels))
     else:
         sys.stdout.write("\n".join(str(int(v)) for v in labels) + "\n")
+
+
+def _weights(text: Optional[str]) -> Optional[list[float]]:
+    if text is None:
+        return None
+    try:
+        return [float(w) for w in text.split(",")]
+    except ValueError:
+        raise InvalidInput(f"--weights must be numbers separated by commas, one per run (e.g. 2,1,1), "
+                           f"not {text!r}") from None
+
+
+def _evaluate_ensemble(runs: list[Path], dataset: Optional[str], split: str, as_json: bool,
+                       weights: Optional[str], vote: str) -> None:
+    """Each run and their ensemble on the same split; refused where the runs see different data."""
+    from ..ensemble import Ensemble
+    from ..registry import create
+
+    ensemble = Ensemble.from_runs(runs, weights=_weights(weights), vote=vote)
+    loaded: dict[str, Any] = {}
+    first = None
+    for member in ensemble.models:
+        spec, seed = dataset or member.config.dataset, member.config.seed
+        key = json.dumps([spec, seed], sort_keys=True)
+        if key not in loaded:
+            loaded[key] = create("dataset", spec).load(seed=seed)
+        X, y = getattr(loaded[key], f"X_{split}"), getattr(loaded[key], f"y_{split}")
+        if first is None:
+            first = (member, spec, seed, X, y)
+        elif not (X.shape == first[3].shape and np.array_equal(X, first[3]) and np.array_equal(y, first[4])):
+            raise InvalidFile(
+                f"runs {str(first[0].folder)!r} and {str(member.folder)!r} have different {split} splits "
+                f"(dataset {first[1]!r} seed {first[2]} and {spec!r} seed {seed}), so a member may have trained "
+                f"on what another is tested on; ensemble runs with the same dataset and seed (vary --hidden, "
+                f"--activation, --optimizer...) or a dataset whose {split} split does not depend on the seed")
+    result = ensemble.evaluate(X, y)
+    if as_json:
+        print(json.dumps({"split": split, "runs": [str(r) for r in runs], **result}))
+        return
+    how = "mean of the class probabilities" if vote == "mean" else "majority vote"
+    weighted = "" if weights is None else ", weights " + ", ".join(f"{w:.3g}" for w in result["weights"])
+    print(f"{split} split, {result['n']} samples; ensemble of {len(runs)} run{'s' if len(runs) > 1 else ''} ({how}{weighted})")
+    print(f"{'accuracy':>10}  {'log loss':>9}  run")
+
+    def row(scores: dict, name: str) -> None:
+        loss = "-" if scores["log_loss"] is None else f"{scores['log_loss']:.4f}"
+        print(f"{scores['accuracy']:>10.4f}  {loss:>9}  {name}")
+
+    for run, scores in zip(runs, result["members"]):
+        row(scores, str(run))
+    row(result["ensemble"], "ensemble")
+    gain = result["ensemble"]["accuracy"] - result["mean_member_accuracy"]
+    print(f"mean member accuracy {result['mean_member_accuracy']:.4f}; the ensemble: {gain:+.4f}")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Callable, Iterable
 
 from ..component import hyperparameter_values, hyperparameters
 from ..errors import CorennError, InvalidHyperparameter
+from ..protocols import ObservesMetrics
 from ..registry import create, registry
 from ._kit import Subject, register_check
 
@@ -79,6 +81,40 @@ def check_rebuilds_from_its_values(subject: Subject) -> None:
     rebuilt = create("schedule", {"name": subject.name, **hyperparameter_values(schedule)})
     assert _values(rebuilt) == _values(schedule), "the rebuilt schedule gives other values"
     assert [a.name for a in hyperparameters(rebuilt)] == [a.name for a in hyperparameters(schedule)]
+
+
+def plateau_logs(epochs: int = 30) -> list[dict[str, float]]:
+    """Epoch logs that improve for 5 epochs and then stall, wobbling (losses fall, accuracies rise)."""
+    logs = []
+    for epoch in range(epochs):
+        loss = 1.0 / (1 + epoch) if epoch < 5 else 0.2 + 0.01 * (epoch % 3)
+        logs.append({"epoch": epoch, "loss": loss, "val_loss": loss + 0.05, "train_acc": 1 - loss / 2,
+                     "val_acc": 1 - loss / 2 - 0.02})
+    return logs
+
+
+@register_check("schedule")
+def check_observing_schedule_resumes_exactly(subject: Subject) -> None:
+    """A schedule that follows epoch metrics (ObservesMetrics): the same logs give the same values,
+    its state_dict() is plain JSON data, and a fresh instance loaded with it continues exactly."""
+    schedule = subject.make()
+    if not isinstance(schedule, ObservesMetrics):
+        return
+    logs, half = plateau_logs(), 15
+    twin, values = subject.make(), []
+    for epoch, row in enumerate(logs):
+        schedule.observe(epoch, row)
+        twin.observe(epoch, row)
+        values.append(_values(schedule, 20))
+        assert values[-1] == _values(twin, 20), f"two instances fed the same logs differ after epoch {epoch}"
+        assert all(math.isfinite(v) for v in values[-1]), f"non-finite values after epoch {epoch}"
+        if epoch == half - 1:
+            state = json.loads(json.dumps(schedule.state_dict(), allow_nan=False))
+    resumed = subject.make()
+    resumed.load_state_dict(state)
+    for epoch, row in enumerate(logs[half:], start=half):
+        resumed.observe(epoch, row)
+        assert _values(resumed, 20) == values[epoch], f"the resumed schedule differs after epoch {epoch}"
 
 
 def check_schedule_formula(schedule, formula: Callable[[int], float], ts: Iterable[int] = range(0, 60), *,
