@@ -32,7 +32,8 @@ import numpy as np
 
 from . import validators
 from .arrays import as_generator
-from .component import component, component_name, hyperparameter
+from .component import component, component_name
+from .fields import hyperparameter
 from .data import Data
 from .errors import InvalidFile, InvalidHyperparameter
 from .files import atomic_write

@@ -63,13 +63,15 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from .component import hyperparameter, hyperparameters, is_schedule
+from .component import component, hyperparameters, is_schedule, schedule_time
 from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
-from .validators import non_negative, positive, unit_interval_open_right
+from .fields import hyperparameter
+from .validators import non_negative, one_of, positive, unit_interval_open_right
 
 __all__ = [
     "Optimizer", "Packed", "Block", "Schedule", "flatten_state", "unflatten_state",
     "learning_rate", "decay_rate", "epsilon", "moving_average", "adaptive_step", "STATE_ARRAY",
+    "with_schedule", "DEFAULT_UNIT",
 ]
 
 Closure = Callable[[], tuple[float, Sequence[np.ndarray]]]
@@ -96,6 +98,8 @@ class Optimizer:
 
     def __attrs_pre_init__(self) -> None:
         self.steps: int = 0
+        #: optimizer steps per epoch, for schedules that count epochs; the trainer sets it
+        self.steps_per_epoch: int | None = None
         self._layout: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._slots: dict[str, list[np.ndarray]] | None = None
         self._bound: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] | None = None
@@ -222,7 +226,7 @@ class Optimizer:
     def _value(self, attribute) -> Any:
         value = getattr(self, attribute.name)
         if is_schedule(value):
-            raw = value(self.steps)
+            raw = value(schedule_time(value, self.steps, self.steps_per_epoch))
             if isinstance(raw, numbers.Real) and not isinstance(raw, bool):
                 raw = float(raw) if not isinstance(raw, numbers.Integral) else raw
             check = attribute.metadata.get(SCHEDULED_CHECK, attribute.validator)
@@ -524,20 +528,73 @@ def adaptive_step(x: np.ndarray, direction: np.ndarray, second: np.ndarray, scra
 
 # -- schedules --------------------------------------------------------------------------
 
+#: what a schedule's t counts unless it says otherwise
+DEFAULT_UNIT = "step"
+
+
+@component
 class Schedule:
     """Base of schedule components (use with ``@corenn.component``): ``__call__(t)``
-    checks that t is an integer >= 0 and returns ``float(self.at(t))``."""
+    checks that t is an integer >= 0 and returns ``float(self.at(t))``.
+
+    Every schedule has the hyperparameter ``unit``: what t counts, optimizer steps
+    (``"step"``, the default) or epochs (``"epoch"``). A schedule is the value of a
+    schedulable hyperparameter (``"sgd:lr='step:initial=0.1,every=5,unit=\"epoch\"'"``);
+    whoever reads it (the optimizer, through :func:`corenn.value_at`) turns its step
+    counter into the schedule's t, with the steps per epoch that the trainer gives it.
+    """
 
     name: ClassVar[str]
 
+    unit: str = hyperparameter(DEFAULT_UNIT, doc="what t counts: 'step' (optimizer steps) or 'epoch'",
+                               check=one_of("step", "epoch"), kw_only=True)
+
     def __call__(self, t: int) -> float:
         if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 0:
-            raise InvalidInput(f"{self.name} schedule: t must be an integer step or epoch >= 0, got {t!r}")
+            raise InvalidInput(f"{self.name} schedule: t must be an integer {self.unit} >= 0, got {t!r}")
         return float(self.at(int(t)))
 
     def at(self, t: int) -> float:
-        """The value at step (or epoch) t >= 0."""
+        """The value at step (or epoch, per :attr:`unit`) t >= 0."""
         raise NotImplementedError
+
+
+def with_schedule(optimizer: Any, schedule: Any, unit: str = "epoch") -> Any:
+    """The optimizer spec with ``lr=schedule``: what ``--schedule`` and the
+    ``schedule`` of a config or a Trainer mean (shorthand for the optimizer's ``lr``,
+    so both spellings give the same numbers).
+
+    A schedule spec that names no ``unit`` gets ``unit`` (epochs by default, as the
+    tutorial's "halve it every 5 epochs"); a schedule object keeps its own. An
+    optimizer that already has an ``lr`` of its own (in its spec, or an instance whose
+    lr is not its default) is an :class:`InvalidHyperparameter` error naming both.
+    """
+    from .registry import get
+    from .spec import format_spec, parse_spec
+
+    if isinstance(schedule, (str, Mapping)):
+        sched_name, sched_params = parse_spec(schedule)
+        if "unit" in {a.name for a in hyperparameters(get("schedule", sched_name))}:
+            sched_params.setdefault("unit", unit)
+        schedule = {"name": sched_name, **sched_params}
+        shown = format_spec(sched_name, sched_params)
+    else:
+        shown = repr(schedule)
+    if isinstance(optimizer, (str, Mapping)):
+        name, params = parse_spec(optimizer)
+        if "lr" in params:
+            raise InvalidHyperparameter(name, "lr", params["lr"], f"the learning rate is given twice: as lr in the "
+                                        f"optimizer spec and as the schedule {shown}; give it in one place")
+        return {"name": name, **params, "lr": schedule}
+    fields = {a.name: a for a in hyperparameters(optimizer)}
+    if "lr" not in fields:
+        raise InvalidHyperparameter(getattr(optimizer, "name", type(optimizer).__name__), "lr", None,
+                                    f"the schedule {shown} sets the learning rate, which this optimizer does not have")
+    if getattr(optimizer, "lr") != fields["lr"].default:
+        raise InvalidHyperparameter(optimizer.name, "lr", optimizer.lr, f"the learning rate is given twice: as the "
+                                    f"optimizer's lr and as the schedule {shown}; give it in one place")
+    optimizer.lr = schedule  # through the field's converter and validator
+    return optimizer
 
 
 # -- checkpoints: state <-> (arrays, JSON document) -----------------------------------------
