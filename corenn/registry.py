@@ -32,7 +32,9 @@ KINDS = ("activation", "initializer", "regularizer", "optimizer", "schedule",
          "layer", "loss", "preprocessor", "dataset")
 #: kinds beyond the nine component kinds that the registry also serves
 EXTRA_KINDS = ("callback",)
-HOOK_OF_KIND = {kind: f"corenn_{kind}es" if kind.endswith("s") else f"corenn_{kind}s" for kind in KINDS + EXTRA_KINDS}
+#: every kind the registry lists, describes and creates (the CLI's list, info and new-plugin)
+ALL_KINDS = KINDS + EXTRA_KINDS
+HOOK_OF_KIND = {kind: f"corenn_{kind}es" if kind.endswith("s") else f"corenn_{kind}s" for kind in ALL_KINDS}
 ENTRY_POINT_GROUP = "corenn"
 DISABLE_VARIABLE = "CORENN_DISABLE_PLUGINS"
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -268,7 +270,7 @@ class Registry:
     # -- queries -------------------------------------------------------------
     def _check_kind(self, kind: str) -> None:
         if kind not in HOOK_OF_KIND:
-            raise UnknownComponent("", kind, KINDS, what="kind")
+            raise UnknownComponent("", kind, ALL_KINDS, what="kind")
 
     def available(self, kind: str) -> list[str]:
         self._check_kind(kind)

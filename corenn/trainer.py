@@ -46,6 +46,13 @@ class Callback:
     those of ``on_epoch_end`` hold ``epoch``, ``train_acc``, ``val_acc``,
     ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop after
     the current epoch.
+
+    A callback a plugin registers (hook ``corenn_callbacks``, kind ``callback``) is a
+    component like any other: an attrs class (``@corenn.component``) with a ``name``
+    whose hyperparameters are its fields, so ``--callback doctor:gap=0.1`` builds it;
+    it may define any of the events below (the names in :data:`EVENTS`), a class
+    attribute ``enabled_by_default = True`` to run in every ``corenn train`` unless
+    switched off, and ``report() -> str``, printed when the run ends.
     """
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
@@ -54,6 +61,10 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict) -> None: ...
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None: ...
     def on_train_end(self, trainer: Trainer, history: History) -> None: ...
+
+
+#: the events the trainer calls on a callback, in the order of a run
+EVENTS = ("on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 
 
 @attrs.define
