@@ -46,7 +46,7 @@ State layout (what :meth:`Optimizer.state_dict` returns; plain data)::
                                                 # history), arrays and JSON scalars
 
 Only numpy arrays, str, int, float, bool, None, lists and str-keyed dicts
-occur. :func:`flatten_state` splits such a state into ``{key: array}`` (for an
+occur. :func:`flatten_state` (from :mod:`corenn.files`) splits such a state into ``{key: array}`` (for an
 ``.npz``) and a JSON-able document that refers to the arrays by key;
 :func:`unflatten_state` puts it back together exactly.
 
@@ -64,8 +64,9 @@ import attrs
 import numpy as np
 
 from .component import component, hyperparameters, is_schedule, schedule_time
-from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
+from .errors import InvalidHyperparameter, InvalidInput
 from .fields import hyperparameter
+from .files import STATE_ARRAY, flatten_state, unflatten_state  # noqa: F401  (part of this module's API)
 from .validators import non_negative, one_of, positive, unit_interval_open_right
 
 __all__ = [
@@ -595,63 +596,3 @@ def with_schedule(optimizer: Any, schedule: Any, unit: str = "epoch") -> Any:
                                     f"optimizer's lr and as the schedule {shown}; give it in one place")
     optimizer.lr = schedule  # through the field's converter and validator
     return optimizer
-
-
-# -- checkpoints: state <-> (arrays, JSON document) -----------------------------------------
-
-#: the key that marks an array reference in the JSON document of :func:`flatten_state`
-STATE_ARRAY = "__array__"
-
-
-def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], Any]:
-    """Split a state (nested dicts/lists of arrays and JSON scalars) into
-    ``(arrays, document)``: ``arrays`` maps keys such as ``prefix + "slots/m/0"`` to
-    the arrays, ``document`` is JSON-able and holds ``{"__array__": key}`` where each
-    array was. :func:`unflatten_state` inverts it exactly."""
-    arrays: dict[str, np.ndarray] = {}
-
-    def walk(obj: Any, path: str) -> Any:
-        if isinstance(obj, np.ndarray):
-            if path in arrays:
-                raise ValueError(f"flatten_state: two arrays map to the key {path!r}")
-            if obj.dtype.hasobject:
-                raise ValueError(f"flatten_state: {path!r} has dtype object, which cannot be saved")
-            arrays[path] = obj
-            return {STATE_ARRAY: path}
-        if isinstance(obj, Mapping):
-            out = {}
-            for k, v in obj.items():
-                if not isinstance(k, str) or k == STATE_ARRAY:
-                    raise ValueError(f"flatten_state: key {k!r} at {path or '/'!r} must be a str other than {STATE_ARRAY!r}")
-                out[k] = walk(v, f"{path}/{k}" if path else f"{prefix}{k}")
-            return out
-        if isinstance(obj, (list, tuple)):
-            return [walk(v, f"{path}/{i}" if path else f"{prefix}{i}") for i, v in enumerate(obj)]
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if obj is None or isinstance(obj, (bool, int, float, str)):
-            return obj
-        raise ValueError(f"flatten_state: {type(obj).__name__} at {path!r} is not plain data")
-
-    return arrays, walk(state, "")
-
-
-def unflatten_state(arrays: Mapping[str, np.ndarray], document: Any) -> Any:
-    """The state that :func:`flatten_state` split into ``(arrays, document)``.
-    A reference to an array that is not in ``arrays`` is an :class:`InvalidFile` error."""
-
-    def walk(obj: Any) -> Any:
-        if isinstance(obj, Mapping):
-            if STATE_ARRAY in obj:
-                key = obj[STATE_ARRAY]
-                if len(obj) != 1 or not isinstance(key, str):
-                    raise InvalidFile(f"optimizer state: malformed array reference {obj!r}")
-                if key not in arrays:
-                    raise InvalidFile(f"optimizer state: the array {key!r} is missing; the checkpoint is incomplete")
-                return np.asarray(arrays[key])
-            return {k: walk(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [walk(v) for v in obj]
-        return obj
-
-    return walk(document)
