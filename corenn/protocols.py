@@ -1,4 +1,4 @@
-"""The protocols of the nine component kinds (contract section 4).
+"""The protocols of the nine component kinds: what every component of a kind provides.
 
 They are ``typing.Protocol`` classes, checkable at run time with
 ``isinstance(obj, corenn.protocols.Activation)``. Shapes: a batch is

@@ -130,7 +130,26 @@ def _name_and_version(dist: Any) -> tuple[str, str]:
 
 def _summary(cls: type) -> str:
     doc = (cls.__doc__ or "").strip()
-    return doc.splitlines()[0].strip() if doc else ""
+    return plain_text(doc.splitlines()[0].strip()) if doc else ""
+
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as the plain text ``corenn info`` and ``corenn list`` print: reST
+    roles (:func:`x`) and literals (``x``) become x, and a paragraph's closing ``::``
+    (which introduces an indented block) becomes ``:``, or nothing on a line of its own."""
+    text = _LITERAL.sub(r"\1", _ROLE.sub(r"\1", doc))
+    lines = []
+    for line in text.splitlines():
+        if line.strip() == "::":
+            continue
+        if line.endswith("::"):
+            line = line[:-1].rstrip(" :") + ":" if not line.endswith(" ::") else line[:-3]
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _describe_exception(exc: BaseException) -> str:
@@ -332,7 +351,7 @@ class Registry:
                                       a.metadata.get("doc", ""), default is NOTHING,
                                       bool(a.metadata.get("schedulable"))))
         return Description(name, kind, entry.distribution, entry.version, _summary(entry.cls), tuple(hps),
-                           inspect.cleandoc(entry.cls.__doc__ or ""))
+                           plain_text(inspect.cleandoc(entry.cls.__doc__ or "")))
 
 
 _lock = threading.Lock()

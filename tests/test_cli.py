@@ -121,7 +121,7 @@ def test_info_shows_summary_doc_and_hyperparameters(capsys, toys):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "schedule wobble  (toy_cli_plugin (in-process))"
-    assert "Alternates above and below ``value``." in out
+    assert "Alternates above and below value." in out  # plain text, no reST literals
     value = next(line for line in lines if line.split()[:1] == ["value"])
     assert value.split()[:3] == ["value", "float", "(required)"] and "the centre value" in value
     amplitude = next(line for line in lines if line.split()[:1] == ["amplitude"])
