@@ -13,9 +13,10 @@ from typing import Any
 
 from . import validators
 from .arrays import as_float_array, as_generator, as_labels, as_layer_input, fans, resolve_dtype
-from .component import Module, component, hyperparameter, hyperparameter_values, hyperparameters, is_schedule, value_at
+from .component import Module, component, hyperparameter_values, hyperparameters, is_schedule, value_at
 from .data import Data
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
+from .fields import hyperparameter
 from .hookspecs import hookimpl
 from .registry import KINDS, Description, available, create, describe, get, plugins, register_plugin, reload
 from .spec import InvalidSpec, parse_spec

@@ -1,14 +1,10 @@
 """Components: attrs classes whose init fields are the hyperparameters.
 
-    @corenn.component
-    class LeakyReLU(corenn.Module):
-        \"\"\"Leaky ReLU: y = x if x > 0 else slope * x.\"\"\"
-        name = "leaky_relu"
-        slope: float = corenn.hyperparameter(0.01, doc="gradient for x < 0", check=corenn.validators.non_negative)
-
+Fields are declared with ``corenn.hyperparameter`` (:mod:`corenn.fields`).
 Everything the CLI's ``info``, config files and spec strings know about a
 component comes from these fields (``hyperparameters(cls)``); there is no
-second list to keep in step.
+second list to keep in step. This module imports nothing of corenn but the
+errors, so the registry can build on it.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .errors import InvalidHyperparameter
+from .errors import InvalidHyperparameter, InvalidInput
 
 NOTHING = attrs.NOTHING
 
@@ -35,64 +31,32 @@ def component(cls: type | None = None, /, **attrs_options: Any):
     return wrap if cls is None else wrap(cls)
 
 
-def hyperparameter(
-    default: Any = NOTHING,
-    *,
-    doc: str,
-    check: Callable[[Any, attrs.Attribute, Any], None] | None = None,
-    schedulable: bool = False,
-    factory: Callable[[], Any] | None = None,
-):
-    """An attrs field that is a hyperparameter.
-
-    ``doc`` is its one-line description (shown by ``corenn info``); ``check`` is a
-    validator from :mod:`corenn.validators`; ``schedulable=True`` lets the value
-    be a Schedule (an object, spec string or mapping), evaluated with
-    :func:`value_at`.
-    """
-    validator = check
-    converter = None
-    if schedulable:
-        converter = attrs.Converter(_to_schedule_or_number, takes_self=True, takes_field=True)
-        validator = _unless_schedule(check) if check else None
-    if factory is not None:
-        default = attrs.Factory(factory)
-    return attrs.field(
-        default=default,
-        validator=validator,
-        converter=converter,
-        metadata={"doc": doc, "schedulable": schedulable},
-    )
-
-
 def is_schedule(value: Any) -> bool:
     return callable(value) and not isinstance(value, (numbers.Number, str, type))
 
 
-def value_at(value: Any, t: int) -> Any:
-    """A hyperparameter's value at step t: ``value(t)`` for a Schedule, else ``value``."""
-    return value(t) if is_schedule(value) else value
+def value_at(value: Any, step: int, steps_per_epoch: int | None = None) -> Any:
+    """A hyperparameter's value after ``step`` optimizer steps: a number as it is, a
+    schedule at the time its ``unit`` counts: ``value(step)`` for ``unit="step"``
+    (the default, also for a schedule that declares no unit) and
+    ``value(step // steps_per_epoch)`` for ``unit="epoch"``."""
+    if not is_schedule(value):
+        return value
+    return value(schedule_time(value, step, steps_per_epoch))
 
 
-def _to_schedule_or_number(value: Any, instance: Any, field: attrs.Attribute) -> Any:
-    if isinstance(value, (str, Mapping)):
-        from .errors import CorennError
-        from .registry import create
-
-        try:
-            return create("schedule", value)
-        except CorennError as exc:
-            raise InvalidHyperparameter(component_name(instance), field.name, value,
-                                        f"must be a number or a schedule spec ({exc})") from exc
-    return value
-
-
-def _unless_schedule(check):
-    def validate(instance, attribute, value):
-        if not is_schedule(value):
-            check(instance, attribute, value)
-
-    return validate
+def schedule_time(schedule: Any, step: int, steps_per_epoch: int | None = None) -> int:
+    """The t at which ``schedule`` is read after ``step`` optimizer steps (see :func:`value_at`)."""
+    unit = getattr(schedule, "unit", "step")
+    if unit == "step":
+        return step
+    if unit == "epoch":
+        if not steps_per_epoch:
+            raise InvalidInput(f"the schedule {component_name(schedule)!r} counts epochs (unit='epoch'), but the "
+                               "number of steps per epoch is not known here; train with corenn.Trainer (it tells "
+                               "the optimizer), set optimizer.steps_per_epoch, or give the schedule unit='step'")
+        return step // steps_per_epoch
+    raise InvalidInput(f"the schedule {component_name(schedule)!r} has unit={unit!r}; use 'step' or 'epoch'")
 
 
 class Module:
@@ -113,7 +77,9 @@ def hyperparameters(cls_or_obj: Any) -> tuple[attrs.Attribute, ...]:
     cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
     if not attrs.has(cls):
         return ()
-    return tuple(a for a in attrs.fields(cls) if a.init and not a.name.startswith("_"))
+    fields = [a for a in attrs.fields(cls) if a.init and not a.name.startswith("_")]
+    # keyword-only fields (a base class's, such as a schedule's unit) after the class's own
+    return tuple(sorted(fields, key=lambda a: a.kw_only))
 
 
 def hyperparameter_values(obj: Any) -> dict[str, Any]:

@@ -4,7 +4,9 @@ One ``.npz`` file holds named arrays and, under the key ``__json__``, a UTF-8
 JSON document stored as a uint8 array. Files are written atomically
 (temporary file in the same folder, fsync, rename) and read with
 ``allow_pickle=False``; a truncated, corrupt or hostile file is a clear
-:class:`corenn.InvalidFile` error.
+:class:`corenn.InvalidFile` error. :func:`flatten_state` and
+:func:`unflatten_state` turn a nested state (an optimizer's, a checkpoint's)
+into such arrays and document and back.
 """
 
 from __future__ import annotations
@@ -98,3 +100,63 @@ def load_arrays(path: str | os.PathLike, *, what: str = "file") -> tuple[dict[st
         raise InvalidFile(f"{what} {str(path)!r} is truncated or corrupt ({type(exc).__name__}: {exc}); "
                           "use an intact copy or retrain") from exc
     return arrays, document
+
+
+# -- checkpoints: state <-> (arrays, JSON document) -----------------------------------------
+
+#: the key that marks an array reference in the JSON document of :func:`flatten_state`
+STATE_ARRAY = "__array__"
+
+
+def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], Any]:
+    """Split a state (nested dicts/lists of arrays and JSON scalars) into
+    ``(arrays, document)``: ``arrays`` maps keys such as ``prefix + "slots/m/0"`` to
+    the arrays, ``document`` is JSON-able and holds ``{"__array__": key}`` where each
+    array was. :func:`unflatten_state` inverts it exactly."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(obj: Any, path: str) -> Any:
+        if isinstance(obj, np.ndarray):
+            if path in arrays:
+                raise ValueError(f"flatten_state: two arrays map to the key {path!r}")
+            if obj.dtype.hasobject:
+                raise ValueError(f"flatten_state: {path!r} has dtype object, which cannot be saved")
+            arrays[path] = obj
+            return {STATE_ARRAY: path}
+        if isinstance(obj, Mapping):
+            out = {}
+            for k, v in obj.items():
+                if not isinstance(k, str) or k == STATE_ARRAY:
+                    raise ValueError(f"flatten_state: key {k!r} at {path or '/'!r} must be a str other than {STATE_ARRAY!r}")
+                out[k] = walk(v, f"{path}/{k}" if path else f"{prefix}{k}")
+            return out
+        if isinstance(obj, (list, tuple)):
+            return [walk(v, f"{path}/{i}" if path else f"{prefix}{i}") for i, v in enumerate(obj)]
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        raise ValueError(f"flatten_state: {type(obj).__name__} at {path!r} is not plain data")
+
+    return arrays, walk(state, "")
+
+
+def unflatten_state(arrays: Mapping[str, np.ndarray], document: Any) -> Any:
+    """The state that :func:`flatten_state` split into ``(arrays, document)``.
+    A reference to an array that is not in ``arrays`` is an :class:`InvalidFile` error."""
+
+    def walk(obj: Any) -> Any:
+        if isinstance(obj, Mapping):
+            if STATE_ARRAY in obj:
+                key = obj[STATE_ARRAY]
+                if len(obj) != 1 or not isinstance(key, str):
+                    raise InvalidFile(f"optimizer state: malformed array reference {obj!r}")
+                if key not in arrays:
+                    raise InvalidFile(f"optimizer state: the array {key!r} is missing; the checkpoint is incomplete")
+                return np.asarray(arrays[key])
+            return {k: walk(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v) for v in obj]
+        return obj
+
+    return walk(document)

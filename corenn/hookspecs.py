@@ -78,16 +78,21 @@ def corenn_datasets() -> Iterable[type]:
 
 @hookspec
 def corenn_callbacks() -> Iterable[type]:
-    """Return training-callback classes (attrs classes with a ``name``). The
-    trainer calls whichever of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
+    """Return training-callback classes: components of the kind ``callback``
+    (``corenn list callback``), attrs classes with a ``name`` whose fields are their
+    hyperparameters (``--callback doctor:gap=0.1``). The trainer calls whichever of
+    ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
     ``on_batch_begin(trainer, step)``, ``on_batch_end(trainer, step, logs)``,
-    ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer, history)`` they define.
-    A callback sets ``trainer.stop_training = True`` to end the run after the current epoch."""
+    ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer, history)`` they
+    define. A callback sets ``trainer.stop_training = True`` to end the run after the
+    current epoch; ``enabled_by_default = True`` runs it in every ``corenn train``;
+    ``report() -> str`` is printed when the run ends."""
 
 
 @hookspec
 def corenn_commands(app) -> None:
     """Add subcommands to the ``corenn`` CLI. ``app`` is the ``typer.Typer``
     application: decorate functions with ``@app.command()`` or add a sub-app with
-    ``app.add_typer(...)``. Raise ``corenn.CorennError`` subclasses for bad input;
+    ``app.add_typer(...)``. A command named like one the core or another plugin
+    already adds is refused (the plugin fails, naming both). Raise ``corenn.CorennError`` subclasses for bad input;
     the CLI turns them into a one-line message and exit code 2."""

@@ -46,7 +46,7 @@ State layout (what :meth:`Optimizer.state_dict` returns; plain data)::
                                                 # history), arrays and JSON scalars
 
 Only numpy arrays, str, int, float, bool, None, lists and str-keyed dicts
-occur. :func:`flatten_state` splits such a state into ``{key: array}`` (for an
+occur. :func:`flatten_state` (from :mod:`corenn.files`) splits such a state into ``{key: array}`` (for an
 ``.npz``) and a JSON-able document that refers to the arrays by key;
 :func:`unflatten_state` puts it back together exactly.
 
@@ -63,13 +63,16 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from .component import hyperparameter, hyperparameters, is_schedule
-from .errors import InvalidFile, InvalidHyperparameter, InvalidInput
-from .validators import non_negative, positive, unit_interval_open_right
+from .component import component, hyperparameters, is_schedule, schedule_time
+from .errors import InvalidHyperparameter, InvalidInput
+from .fields import hyperparameter
+from .files import STATE_ARRAY, flatten_state, unflatten_state  # noqa: F401  (part of this module's API)
+from .validators import non_negative, one_of, positive, unit_interval_open_right
 
 __all__ = [
     "Optimizer", "Packed", "Block", "Schedule", "flatten_state", "unflatten_state",
     "learning_rate", "decay_rate", "epsilon", "moving_average", "adaptive_step", "STATE_ARRAY",
+    "with_schedule", "DEFAULT_UNIT",
 ]
 
 Closure = Callable[[], tuple[float, Sequence[np.ndarray]]]
@@ -96,6 +99,8 @@ class Optimizer:
 
     def __attrs_pre_init__(self) -> None:
         self.steps: int = 0
+        #: optimizer steps per epoch, for schedules that count epochs; the trainer sets it
+        self.steps_per_epoch: int | None = None
         self._layout: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._slots: dict[str, list[np.ndarray]] | None = None
         self._bound: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] | None = None
@@ -222,7 +227,7 @@ class Optimizer:
     def _value(self, attribute) -> Any:
         value = getattr(self, attribute.name)
         if is_schedule(value):
-            raw = value(self.steps)
+            raw = value(schedule_time(value, self.steps, self.steps_per_epoch))
             if isinstance(raw, numbers.Real) and not isinstance(raw, bool):
                 raw = float(raw) if not isinstance(raw, numbers.Integral) else raw
             check = attribute.metadata.get(SCHEDULED_CHECK, attribute.validator)
@@ -524,77 +529,70 @@ def adaptive_step(x: np.ndarray, direction: np.ndarray, second: np.ndarray, scra
 
 # -- schedules --------------------------------------------------------------------------
 
+#: what a schedule's t counts unless it says otherwise
+DEFAULT_UNIT = "step"
+
+
+@component
 class Schedule:
     """Base of schedule components (use with ``@corenn.component``): ``__call__(t)``
-    checks that t is an integer >= 0 and returns ``float(self.at(t))``."""
+    checks that t is an integer >= 0 and returns ``float(self.at(t))``.
+
+    Every schedule has the hyperparameter ``unit``: what t counts, optimizer steps
+    (``"step"``, the default) or epochs (``"epoch"``). A schedule is the value of a
+    schedulable hyperparameter (``"sgd:lr='step:initial=0.1,every=5,unit=\"epoch\"'"``);
+    whoever reads it (the optimizer, through :func:`corenn.value_at`) turns its step
+    counter into the schedule's t, with the steps per epoch that the trainer gives it.
+    """
 
     name: ClassVar[str]
 
+    unit: str = hyperparameter(DEFAULT_UNIT, doc="what t counts: 'step' (optimizer steps) or 'epoch'",
+                               check=one_of("step", "epoch"), kw_only=True)
+
     def __call__(self, t: int) -> float:
         if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 0:
-            raise InvalidInput(f"{self.name} schedule: t must be an integer step or epoch >= 0, got {t!r}")
+            raise InvalidInput(f"{self.name} schedule: t must be an integer {self.unit} >= 0, got {t!r}")
         return float(self.at(int(t)))
 
     def at(self, t: int) -> float:
-        """The value at step (or epoch) t >= 0."""
+        """The value at step (or epoch, per :attr:`unit`) t >= 0."""
         raise NotImplementedError
 
 
-# -- checkpoints: state <-> (arrays, JSON document) -----------------------------------------
+def with_schedule(optimizer: Any, schedule: Any, unit: str = "epoch") -> Any:
+    """The optimizer spec with ``lr=schedule``: what ``--schedule`` and the
+    ``schedule`` of a config or a Trainer mean (shorthand for the optimizer's ``lr``,
+    so both spellings give the same numbers).
 
-#: the key that marks an array reference in the JSON document of :func:`flatten_state`
-STATE_ARRAY = "__array__"
+    A schedule spec that names no ``unit`` gets ``unit`` (epochs by default, as the
+    tutorial's "halve it every 5 epochs"); a schedule object keeps its own. An
+    optimizer that already has an ``lr`` of its own (in its spec, or an instance whose
+    lr is not its default) is an :class:`InvalidHyperparameter` error naming both.
+    """
+    from .registry import get
+    from .spec import format_spec, parse_spec
 
-
-def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], Any]:
-    """Split a state (nested dicts/lists of arrays and JSON scalars) into
-    ``(arrays, document)``: ``arrays`` maps keys such as ``prefix + "slots/m/0"`` to
-    the arrays, ``document`` is JSON-able and holds ``{"__array__": key}`` where each
-    array was. :func:`unflatten_state` inverts it exactly."""
-    arrays: dict[str, np.ndarray] = {}
-
-    def walk(obj: Any, path: str) -> Any:
-        if isinstance(obj, np.ndarray):
-            if path in arrays:
-                raise ValueError(f"flatten_state: two arrays map to the key {path!r}")
-            if obj.dtype.hasobject:
-                raise ValueError(f"flatten_state: {path!r} has dtype object, which cannot be saved")
-            arrays[path] = obj
-            return {STATE_ARRAY: path}
-        if isinstance(obj, Mapping):
-            out = {}
-            for k, v in obj.items():
-                if not isinstance(k, str) or k == STATE_ARRAY:
-                    raise ValueError(f"flatten_state: key {k!r} at {path or '/'!r} must be a str other than {STATE_ARRAY!r}")
-                out[k] = walk(v, f"{path}/{k}" if path else f"{prefix}{k}")
-            return out
-        if isinstance(obj, (list, tuple)):
-            return [walk(v, f"{path}/{i}" if path else f"{prefix}{i}") for i, v in enumerate(obj)]
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if obj is None or isinstance(obj, (bool, int, float, str)):
-            return obj
-        raise ValueError(f"flatten_state: {type(obj).__name__} at {path!r} is not plain data")
-
-    return arrays, walk(state, "")
-
-
-def unflatten_state(arrays: Mapping[str, np.ndarray], document: Any) -> Any:
-    """The state that :func:`flatten_state` split into ``(arrays, document)``.
-    A reference to an array that is not in ``arrays`` is an :class:`InvalidFile` error."""
-
-    def walk(obj: Any) -> Any:
-        if isinstance(obj, Mapping):
-            if STATE_ARRAY in obj:
-                key = obj[STATE_ARRAY]
-                if len(obj) != 1 or not isinstance(key, str):
-                    raise InvalidFile(f"optimizer state: malformed array reference {obj!r}")
-                if key not in arrays:
-                    raise InvalidFile(f"optimizer state: the array {key!r} is missing; the checkpoint is incomplete")
-                return np.asarray(arrays[key])
-            return {k: walk(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [walk(v) for v in obj]
-        return obj
-
-    return walk(document)
+    if isinstance(schedule, (str, Mapping)):
+        sched_name, sched_params = parse_spec(schedule)
+        if "unit" in {a.name for a in hyperparameters(get("schedule", sched_name))}:
+            sched_params.setdefault("unit", unit)
+        schedule = {"name": sched_name, **sched_params}
+        shown = format_spec(sched_name, sched_params)
+    else:
+        shown = repr(schedule)
+    if isinstance(optimizer, (str, Mapping)):
+        name, params = parse_spec(optimizer)
+        if "lr" in params:
+            raise InvalidHyperparameter(name, "lr", params["lr"], f"the learning rate is given twice: as lr in the "
+                                        f"optimizer spec and as the schedule {shown}; give it in one place")
+        return {"name": name, **params, "lr": schedule}
+    fields = {a.name: a for a in hyperparameters(optimizer)}
+    if "lr" not in fields:
+        raise InvalidHyperparameter(getattr(optimizer, "name", type(optimizer).__name__), "lr", None,
+                                    f"the schedule {shown} sets the learning rate, which this optimizer does not have")
+    if getattr(optimizer, "lr") != fields["lr"].default:
+        raise InvalidHyperparameter(optimizer.name, "lr", optimizer.lr, f"the learning rate is given twice: as the "
+                                    f"optimizer's lr and as the schedule {shown}; give it in one place")
+    optimizer.lr = schedule  # through the field's converter and validator
+    return optimizer

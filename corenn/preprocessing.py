@@ -12,8 +12,7 @@ training statistics, never with their own.
 
 :class:`PreprocessorBase` is the base that preprocessor plugins build on: input
 checks, "call fit first", feature-count checks, dtype-keeping casts and an
-exact ``state_dict()`` / ``load_state_dict()``. :func:`principal_axes` is the
-covariance eigenbasis that ``pca`` and ``whitening`` share.
+exact ``state_dict()`` / ``load_state_dict()``.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from .data import Data
 from .errors import InvalidFile, InvalidInput
 
 __all__ = [
-    "PreprocessorBase", "NotFitted", "principal_axes",
+    "PreprocessorBase", "NotFitted",
     "fit_preprocessors", "apply_preprocessors", "preprocess_data",
     "preprocessors_state", "restore_preprocessors",
 ]
@@ -201,34 +200,6 @@ class PreprocessorBase:
                                + (f" and outputs {want}" if stage == "inverse_transform" else "")
                                + "; transform data with the same features as the training data")
         return X
-
-
-def principal_axes(X: np.ndarray, mean: np.ndarray, *, chunk: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
-    """Eigen-decomposition of the (biased, ``/N``) covariance of ``X`` ``(N, D)`` about ``mean``.
-
-    Returns ``(eigenvalues (D,), components (D, D))`` in float64, eigenvalues in
-    decreasing order (negative round-off clipped to 0), ``components[:, i]`` the
-    unit eigenvector of ``eigenvalues[i]``. Sign convention (deterministic): the
-    entry of largest magnitude in each eigenvector is positive. The covariance
-    is accumulated over row chunks of about ``chunk`` elements, so float32 data
-    is never copied whole into float64.
-    """
-    n, d = X.shape
-    cov = np.zeros((d, d), dtype=np.float64)
-    rows = max(1, chunk // max(d, 1))
-    for start in range(0, n, rows):
-        block = X[start:start + rows].astype(np.float64)
-        block -= mean
-        cov += block.T @ block
-    cov /= n
-    values, vectors = np.linalg.eigh(cov)
-    values = np.clip(values[::-1], 0.0, None)
-    vectors = np.ascontiguousarray(vectors[:, ::-1])
-    biggest = np.argmax(np.abs(vectors), axis=0)
-    signs = np.sign(vectors[biggest, np.arange(d)])
-    signs[signs == 0] = 1.0
-    vectors *= signs
-    return values, vectors
 
 
 # -- pipelines -----------------------------------------------------------------

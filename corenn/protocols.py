@@ -1,4 +1,4 @@
-"""The protocols of the nine component kinds (contract section 4).
+"""The protocols of the nine component kinds: what every component of a kind provides.
 
 They are ``typing.Protocol`` classes, checkable at run time with
 ``isinstance(obj, corenn.protocols.Activation)``. Shapes: a batch is
@@ -49,9 +49,14 @@ class Regularizer(Protocol):
 
 @runtime_checkable
 class Optimizer(Protocol):
-    """Updates parameter arrays in place from their gradients."""
+    """Updates parameter arrays in place from their gradients.
+
+    ``lr`` is the learning rate: a number or a schedule (read in the schedule's
+    unit, with the ``steps_per_epoch`` the trainer sets on the optimizer).
+    """
 
     name: str
+    lr: Any
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
              closure: Callable[[], tuple[float, Sequence[np.ndarray]]] | None = None) -> None: ...

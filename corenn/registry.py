@@ -32,7 +32,9 @@ KINDS = ("activation", "initializer", "regularizer", "optimizer", "schedule",
          "layer", "loss", "preprocessor", "dataset")
 #: kinds beyond the nine component kinds that the registry also serves
 EXTRA_KINDS = ("callback",)
-HOOK_OF_KIND = {kind: f"corenn_{kind}es" if kind.endswith("s") else f"corenn_{kind}s" for kind in KINDS + EXTRA_KINDS}
+#: every kind the registry lists, describes and creates (the CLI's list, info and new-plugin)
+ALL_KINDS = KINDS + EXTRA_KINDS
+HOOK_OF_KIND = {kind: f"corenn_{kind}es" if kind.endswith("s") else f"corenn_{kind}s" for kind in ALL_KINDS}
 ENTRY_POINT_GROUP = "corenn"
 DISABLE_VARIABLE = "CORENN_DISABLE_PLUGINS"
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -128,7 +130,26 @@ def _name_and_version(dist: Any) -> tuple[str, str]:
 
 def _summary(cls: type) -> str:
     doc = (cls.__doc__ or "").strip()
-    return doc.splitlines()[0].strip() if doc else ""
+    return plain_text(doc.splitlines()[0].strip()) if doc else ""
+
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as the plain text ``corenn info`` and ``corenn list`` print: reST
+    roles (:func:`x`) and literals (``x``) become x, and a paragraph's closing ``::``
+    (which introduces an indented block) becomes ``:``, or nothing on a line of its own."""
+    text = _LITERAL.sub(r"\1", _ROLE.sub(r"\1", doc))
+    lines = []
+    for line in text.splitlines():
+        if line.strip() == "::":
+            continue
+        if line.endswith("::"):
+            line = line[:-1].rstrip(" :") + ":" if not line.endswith(" ::") else line[:-3]
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _describe_exception(exc: BaseException) -> str:
@@ -268,7 +289,7 @@ class Registry:
     # -- queries -------------------------------------------------------------
     def _check_kind(self, kind: str) -> None:
         if kind not in HOOK_OF_KIND:
-            raise UnknownComponent("", kind, KINDS, what="kind")
+            raise UnknownComponent("", kind, ALL_KINDS, what="kind")
 
     def available(self, kind: str) -> list[str]:
         self._check_kind(kind)
@@ -330,7 +351,7 @@ class Registry:
                                       a.metadata.get("doc", ""), default is NOTHING,
                                       bool(a.metadata.get("schedulable"))))
         return Description(name, kind, entry.distribution, entry.version, _summary(entry.cls), tuple(hps),
-                           inspect.cleandoc(entry.cls.__doc__ or ""))
+                           plain_text(inspect.cleandoc(entry.cls.__doc__ or "")))
 
 
 _lock = threading.Lock()

@@ -56,9 +56,10 @@ class RunConfig:
     batchnorm: bool = _doc("batch normalization after each hidden dense layer", False)
     dtype: str = _doc("float32 or float64", "float32")
     loss: Any = _doc("loss spec", "softmax_cross_entropy")
-    optimizer: Any = _doc("optimizer spec", "adam:lr=0.001")
-    schedule: Any = _doc("learning-rate schedule spec (replaces the optimizer's lr)", None)
-    schedule_unit: str = _doc("what a schedule's t counts: epoch or step", "epoch")
+    optimizer: Any = _doc("optimizer spec (adam's own lr is 0.001)", "adam")
+    schedule: Any = _doc("learning-rate schedule spec: shorthand for the optimizer's lr (an lr given in "
+                         "both is an error)", None)
+    schedule_unit: str = _doc("what t counts in a schedule that names no unit: epoch or step", "epoch")
     regularizer: Any = _doc("regularizer spec, applied to dense weights", None)
     epochs: int = _doc("number of epochs", 30)
     batch_size: int = _doc("minibatch size", 64)

@@ -46,6 +46,13 @@ class Callback:
     those of ``on_epoch_end`` hold ``epoch``, ``train_acc``, ``val_acc``,
     ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop after
     the current epoch.
+
+    A callback a plugin registers (hook ``corenn_callbacks``, kind ``callback``) is a
+    component like any other: an attrs class (``@corenn.component``) with a ``name``
+    whose hyperparameters are its fields, so ``--callback doctor:gap=0.1`` builds it;
+    it may define any of the events below (the names in :data:`EVENTS`), a class
+    attribute ``enabled_by_default = True`` to run in every ``corenn train`` unless
+    switched off, and ``report() -> str``, printed when the run ends.
     """
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
@@ -54,6 +61,10 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict) -> None: ...
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None: ...
     def on_train_end(self, trainer: Trainer, history: History) -> None: ...
+
+
+#: the events the trainer calls on a callback, in the order of a run
+EVENTS = ("on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 
 
 @attrs.define
@@ -87,17 +98,6 @@ class History:
         return [e.get(key) for e in self.epochs]
 
 
-@attrs.define
-class PerEpoch:
-    """A schedule read per epoch by an optimizer that counts steps: value(t) = schedule(t // steps_per_epoch)."""
-
-    schedule: Any
-    steps_per_epoch: int
-
-    def __call__(self, t: int) -> float:
-        return self.schedule(t // self.steps_per_epoch)
-
-
 def _as_callback(spec: Any) -> Any:
     return create("callback", spec) if isinstance(spec, (str, dict)) else spec
 
@@ -106,9 +106,11 @@ class Trainer:
     """Trains a model by minibatch gradient descent (or full batch, for closure optimizers).
 
     ``loss``, ``optimizer``, ``regularizer``, ``schedule`` and ``callbacks`` are
-    specs (names, ``"name:k=v"`` strings, mappings) or instances. ``schedule`` sets
-    the optimizer's learning rate, evaluated per ``schedule_unit`` ("epoch" or
-    "step"). ``regularized_layers`` restricts the regularizer to those layer
+    specs (names, ``"name:k=v"`` strings, mappings) or instances. ``schedule`` is
+    shorthand for the optimizer's ``lr`` (:func:`corenn.optim.with_schedule`); a
+    schedule spec that names no ``unit`` counts ``schedule_unit`` ("epoch" or
+    "step"). Every schedule-valued hyperparameter of the optimizer is read in its
+    own unit: the trainer tells the optimizer its steps per epoch. ``regularized_layers`` restricts the regularizer to those layer
     indices (default: every layer's ``regularized`` params, i.e. dense weights).
     ``checkpoint`` is a file path written atomically after every epoch.
     ``ratio_every`` is how often (in steps; 0: never) the update/weight ratios are
@@ -132,10 +134,12 @@ class Trainer:
             raise InvalidHyperparameter("Trainer", "schedule_unit", schedule_unit, "must be 'epoch' or 'step'")
         self.model = model
         self.loss = create("loss", loss)
+        if schedule is not None:
+            from .optim import with_schedule
+
+            optimizer = with_schedule(optimizer, schedule, schedule_unit)
         self.optimizer = create("optimizer", optimizer)
         self.regularizer = None if regularizer is None else create("regularizer", regularizer)
-        self.schedule = None if schedule is None else create("schedule", schedule)
-        self.schedule_unit = schedule_unit
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
         self.callbacks = [_as_callback(c) for c in callbacks]
         self.regularized_layers = regularized_layers
@@ -172,10 +176,8 @@ class Trainer:
             Xv = as_float_array(validation[0], "Trainer.fit validation X", ndim=2, dtype=self.model.dtype)
             yv = as_labels(validation[1], "Trainer.fit validation y", n=Xv.shape[0], num_classes=classes)
         n = X.shape[0]
-        steps_per_epoch = self.steps_per_epoch = 1 if self.full_batch else math.ceil(n / self.batch_size)
-        if self.schedule is not None:
-            lr = self.schedule if self.schedule_unit == "step" else PerEpoch(self.schedule, steps_per_epoch)
-            self.optimizer.lr = lr
+        self.steps_per_epoch = 1 if self.full_batch else math.ceil(n / self.batch_size)
+        self.optimizer.steps_per_epoch = self.steps_per_epoch  # for schedules that count epochs
         bs = min(self.batch_size, n)
         xbuf = np.empty((bs, X.shape[1]), dtype=X.dtype)
         ybuf = np.empty(bs, dtype=np.int64)
@@ -314,10 +316,11 @@ class Trainer:
         return list(found.values())
 
     def current_lr(self) -> float:
+        """The learning rate the optimizer's next step uses (its ``lr`` read in the schedule's unit)."""
         opt = self.optimizer
         if hasattr(opt, "current"):
             return float(opt.current("lr"))
-        return float(value_at(getattr(opt, "lr", float("nan")), getattr(opt, "steps", 0)))
+        return float(value_at(opt.lr, getattr(opt, "steps", self.step), self.steps_per_epoch))
 
     def _check_finite(self, loss: float) -> None:
         if not math.isfinite(loss):

@@ -61,7 +61,7 @@ def test_list_shows_every_registered_component(capsys):
 
 def test_list_json_is_every_component_as_plain_data(capsys):
     rows = run_json(capsys, "list")
-    assert [(r["kind"], r["name"]) for r in rows] == [(k, n) for k in corenn.KINDS for n in corenn.available(k)]
+    assert [(r["kind"], r["name"]) for r in rows] == [(k, n) for k in corenn.registry.ALL_KINDS for n in corenn.available(k)]
     for row in rows:
         d = corenn.describe(row["kind"], row["name"])
         assert row == {"kind": d.kind, "name": d.name, "distribution": d.distribution, "version": d.version,
@@ -121,7 +121,7 @@ def test_info_shows_summary_doc_and_hyperparameters(capsys, toys):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "schedule wobble  (toy_cli_plugin (in-process))"
-    assert "Alternates above and below ``value``." in out
+    assert "Alternates above and below value." in out  # plain text, no reST literals
     value = next(line for line in lines if line.split()[:1] == ["value"])
     assert value.split()[:3] == ["value", "float", "(required)"] and "the centre value" in value
     amplitude = next(line for line in lines if line.split()[:1] == ["amplitude"])
@@ -183,7 +183,7 @@ def test_plugins_table_and_failures(capsys, monkeypatch):
 # -- bad input ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["list", "activatoin"], "unknown kind 'activatoin'; did you mean 'activation'? (known: activation, dataset,"),
+    (["list", "activatoin"], "unknown kind 'activatoin'; did you mean 'activation'? (known: activation, callback, dataset,"),
     (["list", "nonsense", "--json"], "unknown kind 'nonsense' (known: activation"),
     (["info", "activatoin", "relu"], "unknown kind 'activatoin'; did you mean 'activation'?"),
     (["info", "activation", "no_such_thing"], "unknown activation 'no_such_thing'"),
@@ -265,6 +265,68 @@ def test_a_plugin_whose_commands_fail_does_not_break_the_cli(capsys, monkeypatch
     assert run(capsys, "list", "--json")[0] == 0
 
 
+def command_plugin(command: str, said: str):
+    class Plugin:
+        @corenn.hookimpl
+        def corenn_commands(self, app):
+            @app.command(command)
+            def say():
+                """Say something."""
+                print(said)
+
+    return Plugin()
+
+
+def test_a_plugin_command_named_like_a_core_command_is_refused_naming_both(capsys, monkeypatch):
+    fresh = Registry(load_entry_points=False)
+    fresh.register(command_plugin("train", "hijacked"), name="hijack")
+    monkeypatch.setattr(corenn.registry, "_registry", fresh)
+    code, out, err = run(capsys, "plugins", "--json")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["status"] == "failed"
+    assert "the command 'train' is added by both corenn (the core) and tests.test_cli (in-process) (plugin 'hijack')" in row["error"]
+    assert "could not add its commands" in err
+    assert "hijacked" not in run(capsys, "train", "--help")[1]
+
+
+def test_two_plugins_adding_one_command_name_is_an_error_naming_both(capsys, monkeypatch):
+    fresh = Registry(load_entry_points=False)
+    fresh.register(command_plugin("hello", "first"), name="first")
+    fresh.register(command_plugin("hello", "second"), name="second")
+    monkeypatch.setattr(corenn.registry, "_registry", fresh)
+    assert run(capsys, "hello")[:2] == (0, "first\n")
+    failed = [p for p in fresh.plugins.values() if p.status == "failed"]
+    assert [p.plugin for p in failed] == ["second"]
+    assert failed[0].error == ("PluginError: the command 'hello' is added by both tests.test_cli (in-process) "
+                               "(plugin 'first') and tests.test_cli (in-process) (plugin 'second'); the latter's "
+                               "commands are left out (rename one, or switch a plugin off with CORENN_DISABLE_PLUGINS)")
+
+
+def test_the_core_commands_come_through_the_commands_hook():
+    from corenn.cli import build_app, default_plugins
+
+    app = build_app()
+    pm = corenn.registry.registry().pm
+    assert pm.has_plugin(default_plugins.PLUGIN_NAME)
+    names = [c.name for c in app.registered_commands]
+    assert names[:7] == ["list", "info", "plugins", "new-plugin", "train", "evaluate", "predict"]
+
+
+def test_version_short_help_and_completion(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert (code, out) == (0, f"corenn {corenn.__version__}\n")
+    code, out, _ = run(capsys, "-h")
+    assert code == 0 and "--install-completion" in out and "--version" in out
+    code, out, _ = run(capsys, "info", "-h")
+    assert code == 0 and "Describe a component" in out
+
+
+def test_debug_after_the_command_name_shows_the_traceback_too(capsys):
+    code, _, err = run(capsys, "info", "activation", "no_such_thing", "--debug")
+    assert code == 2 and err.startswith("Traceback (most recent call last):")
+
+
 def test_main_can_run_many_times_in_one_process(capsys):
     for _ in range(3):
         assert run(capsys, "list", "--json")[0] == 0
@@ -277,7 +339,7 @@ def test_the_installed_script(tmp_path):
     env = {"COLUMNS": "200", "PATH": str(CORENN.parent)}
     ok = subprocess.run([str(CORENN), "list", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert len(json.loads(ok.stdout)) == sum(len(corenn.available(k)) for k in corenn.KINDS)
+    assert len(json.loads(ok.stdout)) == sum(len(corenn.available(k)) for k in corenn.registry.ALL_KINDS)
     bad = subprocess.run([str(CORENN), "info", "activation", "no_such_thing"], capture_output=True, text=True,
                          env=env, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stdout == ""

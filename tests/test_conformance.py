@@ -6,9 +6,10 @@ A new plugin is covered here without a line of its own: installing it is enough.
 import pytest
 
 import corenn
+from corenn.registry import ALL_KINDS
 from corenn.testing import check_component
 
-REGISTERED = [(kind, name) for kind in corenn.KINDS for name in corenn.available(kind)]
+REGISTERED = [(kind, name) for kind in ALL_KINDS for name in corenn.available(kind)]
 
 
 @pytest.mark.parametrize(("kind", "name"), REGISTERED, ids=[f"{k}-{n}" for k, n in REGISTERED])

@@ -52,6 +52,28 @@ def test_every_hookspec_is_implemented_by_a_plugin_or_a_test(hook):
     assert users, f"no plugin module or test implements {hook}; add a test that registers an implementation"
 
 
+def _requirement_names(project: dict) -> list[str]:
+    return [re.split(r"[<>=!~; \[]", r, maxsplit=1)[0] for r in project.get("dependencies", [])]
+
+
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+#: distributions with no entry point: helper code that plugins depend on (as corenn-he depends on corenn-xavier)
+HELPERS = sorted(p.name for p in PLUGINS if not _project(p).get("entry-points"))
+
+
+@pytest.mark.parametrize("helper", HELPERS)
+def test_a_helper_distribution_is_a_dependency_of_a_plugin_and_declared_as_a_workspace_source(helper):
+    users = [p.name for p in PLUGINS if helper in _requirement_names(_project(p))]
+    assert users, f"{helper} registers nothing and no plugin depends on it; fold it into its user or remove it"
+    for user in users:
+        config = tomllib.loads((ROOT / "plugins" / user / "pyproject.toml").read_text(encoding="utf-8"))
+        assert helper in config.get("tool", {}).get("uv", {}).get("sources", {}), \
+            f"{user} depends on {helper}: add '{helper} = {{ workspace = true }}' under [tool.uv.sources]"
+
+
 def test_every_plugin_distribution_is_found():
     assert len(PLUGINS) >= 15, "plugins/ should hold the 9 activations and 6 initializers at least"
 
@@ -65,15 +87,18 @@ def test_plugin_distribution_has_the_uniform_shape(folder):
     assert project["version"] == "0.1.0"
     assert project["description"].strip() and "\n" not in project["description"]
     assert project["requires-python"] == ">=3.11"
-    requirement_names = [re.split(r"[<>=!~; \[]", r, maxsplit=1)[0] for r in project["dependencies"]]
-    assert "corenn" in requirement_names, "every plugin depends on corenn"
-    entry_points = project.get("entry-points", {})
-    assert list(entry_points) == ["corenn"], f"entry points only in the group 'corenn', got {list(entry_points)}"
-    (name, target), = entry_points["corenn"].items()  # exactly one
+    assert "corenn" in _requirement_names(project), "every plugin depends on corenn"
     technique = folder.name.removeprefix("corenn-").replace("-", "_")
-    assert name == technique, f"the entry point is named after the technique: {technique!r}, got {name!r}"
-    module = target.split(":")[0]
-    assert module == f"corenn_{technique}", f"the entry point names the module corenn_{technique}, got {target!r}"
+    module = f"corenn_{technique}"
+    entry_points = project.get("entry-points", {})
+    if folder.name in HELPERS:  # a helper distribution: code that plugins share, registering nothing
+        assert project["description"].startswith("corenn helper:"), \
+            "a distribution without an entry point is a helper; say so: 'corenn helper: ...'"
+    else:
+        assert list(entry_points) == ["corenn"], f"entry points only in the group 'corenn', got {list(entry_points)}"
+        (name, target), = entry_points["corenn"].items()  # exactly one
+        assert name == technique, f"the entry point is named after the technique: {technique!r}, got {name!r}"
+        assert target.split(":")[0] == module, f"the entry point names the module {module}, got {target!r}"
     assert (folder / f"{module}.py").is_file() or (folder / module / "__init__.py").is_file(), \
         f"the module {module} (a {module}.py, or a package) is missing"
     assert config["build-system"]["build-backend"] == "hatchling.build"

@@ -259,7 +259,7 @@ def test_a_disabled_entry_point_is_not_loaded(monkeypatch):
 def test_an_unknown_kind_says_which_kinds_exist(reg):
     with pytest.raises(corenn.UnknownComponent) as info:
         reg.available("activatoin")
-    assert str(info.value) == ("unknown kind 'activatoin'; did you mean 'activation'? (known: activation, dataset, "
+    assert str(info.value) == ("unknown kind 'activatoin'; did you mean 'activation'? (known: activation, callback, dataset, "
                                "initializer, layer, loss, optimizer, preprocessor, regularizer, schedule)")
     assert isinstance(info.value, LookupError)
 

@@ -18,13 +18,14 @@ import pytest
 import corenn
 from corenn.cli import main
 from corenn.cli.scaffold import render_plugin
+from corenn.registry import ALL_KINDS
 from corenn.testing import check_component
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = {"activation": "corenn_activations", "initializer": "corenn_initializers",
          "regularizer": "corenn_regularizers", "optimizer": "corenn_optimizers", "schedule": "corenn_schedules",
          "layer": "corenn_layers", "loss": "corenn_losses", "preprocessor": "corenn_preprocessors",
-         "dataset": "corenn_datasets"}
+         "dataset": "corenn_datasets", "callback": "corenn_callbacks"}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     """One plugin per kind, named scaffold_<kind>, rendered through the CLI."""
     out = tmp_path_factory.mktemp("rendered")
     folders = {}
-    for kind in corenn.KINDS:
+    for kind in ALL_KINDS:
         assert main(["new-plugin", kind, f"scaffold_{kind}", "--out", str(out)]) == 0
         folders[kind] = out / f"corenn-scaffold-{kind}"
     return folders
@@ -48,10 +49,10 @@ def load_module(folder: Path, module: str):
 def test_the_hooks_here_are_the_core_hooks():
     from corenn.registry import HOOK_OF_KIND
 
-    assert HOOKS == {kind: HOOK_OF_KIND[kind] for kind in corenn.KINDS}
+    assert HOOKS == {kind: HOOK_OF_KIND[kind] for kind in ALL_KINDS}
 
 
-@pytest.mark.parametrize("kind", corenn.KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_a_rendered_plugin_has_the_uniform_shape(rendered, kind):
     folder = rendered[kind]
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
@@ -65,7 +66,7 @@ def test_a_rendered_plugin_has_the_uniform_shape(rendered, kind):
     assert project["build-system"]["build-backend"] == "hatchling.build"
 
 
-@pytest.mark.parametrize("kind", corenn.KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_a_rendered_component_passes_the_conformance_kit(rendered, kind):
     module = load_module(rendered[kind], f"corenn_scaffold_{kind}")
     (cls,) = getattr(module, HOOKS[kind])()
@@ -83,7 +84,7 @@ def test_the_rendered_tests_pass(rendered):
                           capture_output=True, text=True, cwd=next(iter(rendered.values())).parent,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert f"{2 * len(corenn.KINDS)} passed" in proc.stdout
+    assert f"{2 * len(ALL_KINDS)} passed" in proc.stdout
 
 
 def test_a_plural_kind_is_accepted(tmp_path, capsys):
@@ -137,7 +138,7 @@ def test_the_templates_ship_in_the_core_wheel(uv, tmp_path):
     (wheel,) = tmp_path.glob("corenn-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {"corenn/templates/plugin/pyproject.toml.tmpl", "corenn/templates/plugin/test.py.tmpl"}
-    for kind in corenn.KINDS:
+    for kind in ALL_KINDS:
         expected |= {f"corenn/templates/plugin/kinds/{kind}.py.tmpl", f"corenn/templates/plugin/kinds/{kind}_test.py.tmpl"}
     assert expected <= names, sorted(expected - names)
 

@@ -171,3 +171,21 @@ def test_booleans_are_not_numbers_in_a_config(values):
 
     with pytest.raises(InvalidConfig, match=next(iter(values))):
         RunConfig.from_mapping(values)
+
+
+def test_schedule_and_a_schedule_inside_the_optimizer_give_the_same_learning_rates(tmp_path):
+    shorthand, spelled_out = tmp_path / "shorthand", tmp_path / "spelled-out"
+    assert run_cli("train", *QUICK, "--optimizer", "sgd", "--schedule", "step:initial=0.01,every=1",
+                   "--out", shorthand) == 0
+    assert run_cli("train", *QUICK, "--optimizer", "sgd:lr='step:initial=0.01,every=1,unit=\"epoch\"'",
+                   "--out", spelled_out) == 0
+    lrs = [json.loads((folder / "history.json").read_text())["lr"] for folder in (shorthand, spelled_out)]
+    assert lrs[0] == lrs[1] and sorted(set(lrs[0]), reverse=True) == [0.01, 0.005]
+
+
+def test_an_lr_in_the_optimizer_and_a_schedule_is_a_one_line_error_naming_both(tmp_path, capsys):
+    assert run_cli("train", *QUICK, "--optimizer", "sgd:lr=0.1", "--schedule", "step:initial=0.01",
+                   "--out", tmp_path / "run") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lr=0.1" in err and "schedule step:initial=0.01" in err
+    assert not (tmp_path / "run").exists()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import corenn
+from corenn.component import spec_of
 from corenn.trainer import Callback, TrainingDiverged
 
 
@@ -134,6 +135,52 @@ def test_a_learning_rate_schedule_is_read_per_epoch_or_per_step(spiral):
                       schedule_unit="step", epochs=1)
     history = trainer.fit(spiral.X_train, spiral.y_train)
     np.testing.assert_allclose(history.lr, 0.1 * np.exp(-0.01 * np.arange(steps)), rtol=1e-6)
+
+
+def test_schedule_is_shorthand_for_the_optimizers_lr_and_gives_the_same_numbers(spiral):
+    _, shorthand = make(spiral, optimizer="sgd", schedule="step:initial=0.1,every=1", epochs=3)
+    _, spelled_out = make(spiral, optimizer="sgd:lr='step:initial=0.1,every=1,unit=\"epoch\"'", epochs=3)
+    assert shorthand.fit(spiral.X_train, spiral.y_train).lr == spelled_out.fit(spiral.X_train, spiral.y_train).lr
+    assert spec_of(shorthand.optimizer) == spec_of(spelled_out.optimizer)
+
+
+def test_a_schedule_inside_the_optimizer_counts_steps_unless_it_says_epochs(spiral):
+    steps = math.ceil(len(spiral.X_train) / 32)
+    _, by_step = make(spiral, optimizer="sgd:lr='step:initial=0.1,every=2'", epochs=1)
+    assert by_step.fit(spiral.X_train, spiral.y_train).lr == [0.1 * 0.5 ** (t // 2) for t in range(steps)]
+    assert corenn.create("schedule", "step:initial=0.1").unit == corenn.optim.DEFAULT_UNIT == "step"
+
+
+def test_every_schedulable_field_of_the_optimizer_is_read_in_its_own_unit(spiral):
+    steps = math.ceil(len(spiral.X_train) / 32)
+    mu = {"name": "linear", "start": 0.5, "end": 0.9, "steps": 2, "unit": "epoch"}
+    _, trainer = make(spiral, optimizer={"name": "momentum", "lr": 0.01, "mu": mu}, epochs=3)
+    seen = []
+
+    class Watch(Callback):
+        def on_batch_begin(self, trainer, step):
+            seen.append(trainer.optimizer.current("mu"))
+
+    trainer.callbacks.append(Watch())
+    trainer.fit(spiral.X_train, spiral.y_train)
+    assert seen == pytest.approx([0.5] * steps + [0.7] * steps + [0.9] * steps)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd:lr=0.1", {"name": "sgd", "lr": 0.1}])
+def test_an_lr_given_both_in_the_optimizer_and_as_the_schedule_is_an_error_naming_both(spiral, optimizer):
+    with pytest.raises(corenn.InvalidHyperparameter, match=r"lr=0\.1 .*given twice.*schedule step:initial=1"):
+        make(spiral, optimizer=optimizer, schedule="step:initial=1")
+
+
+def test_a_schedule_that_counts_epochs_outside_a_trainer_says_what_it_needs():
+    opt = corenn.create("optimizer", "sgd:lr='step:initial=0.1,every=1,unit=\"epoch\"'")
+    x, dx = np.ones(3), np.ones(3)
+    with pytest.raises(corenn.InvalidInput, match="counts epochs.*steps per epoch"):
+        opt.step([x], [dx])
+    opt.steps_per_epoch = 4
+    for _ in range(5):
+        opt.step([x], [dx])
+    assert opt.current("lr") == 0.1 * 0.5 ** (5 // 4)  # the second epoch
 
 
 def test_lbfgs_trains_full_batch_through_the_closure(spiral):

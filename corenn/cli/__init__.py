@@ -1,7 +1,8 @@
 """The ``corenn`` command line: a typer app that plugins extend through ``corenn_commands``.
 
+The core's own commands come through the same hook (:mod:`corenn.cli.default_plugins`).
 Every error a user can cause ends in a one-line reason on stderr and exit code 2;
-``--debug`` shows the traceback instead.
+``--debug`` (before or after the command's name) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -11,41 +12,79 @@ import traceback
 
 import typer
 
-from ..errors import CorennError
+from ..errors import CorennError, PluginError
 from ..registry import registry
 
 EXIT_BAD_INPUT = 2
+DEBUG_FLAG = "--debug"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"corenn {__version__}")
+        raise typer.Exit()
+
+
+def _command_names(plugin_app: typer.Typer) -> list[str]:
+    """The names a sub-app's commands and groups take in the CLI (as typer names them)."""
+    from typer.main import get_command_name
+
+    names = [c.name or get_command_name(c.callback.__name__) for c in plugin_app.registered_commands]
+    names += [g.name or g.typer_instance.info.name for g in plugin_app.registered_groups]
+    return [n for n in names if n]
 
 
 def build_app() -> typer.Typer:
-    """The full app: the core's commands plus every plugin's ``corenn_commands``."""
-    from . import discover, scaffold, train
+    """The full app: the core's commands, then every plugin's ``corenn_commands``."""
+    from . import default_plugins
 
-    app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=False,
+    app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=True,
                       pretty_exceptions_enable=False, rich_markup_mode="rich",
+                      context_settings={"help_option_names": ["-h", "--help"]},
                       help="corenn: neural network training techniques as plugins.")
 
     @app.callback()
-    def root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
+    def root(debug: bool = typer.Option(False, DEBUG_FLAG, help="Show full tracebacks on errors (also after "
+                                        "the command's name)."),
+             version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                          help="Print corenn's version and exit.")) -> None:
         """corenn: neural network training techniques as plugins."""
 
-    discover.register(app)
-    scaffold.register(app)
-    train.register(app)
     reg = registry()
-    for impl in reg.pm.hook.corenn_commands.get_hookimpls():
+    if not reg.pm.has_plugin(default_plugins.PLUGIN_NAME):
+        reg.pm.register(default_plugins, name=default_plugins.PLUGIN_NAME)
+    impls = sorted(reg.pm.hook.corenn_commands.get_hookimpls(),
+                   key=lambda impl: impl.plugin_name != default_plugins.PLUGIN_NAME)  # the core's first
+    owners: dict[str, str] = {}  # command name -> the distribution that added it
+    for impl in impls:
+        info = reg.plugins.get(impl.plugin_name)
+        core = impl.plugin_name == default_plugins.PLUGIN_NAME
+        distribution = (f"{default_plugins.DISTRIBUTION} (the core)" if core
+                        else f"{info.distribution if info else '?'} (plugin {impl.plugin_name!r})")
         plugin_app = typer.Typer()
         try:
             impl.function(app=plugin_app)
             if plugin_app.registered_commands or plugin_app.registered_groups:
                 typer.main.get_command(plugin_app)  # resolve its signatures now: a broken plugin fails alone
+            names = _command_names(plugin_app)
+            clashes = sorted({n for n in names if n in owners} | {n for n in names if names.count(n) > 1})
+            if clashes:
+                name = clashes[0]
+                other = owners.get(name, distribution)
+                raise PluginError(f"the command {name!r} is added by both {other} and {distribution}; "
+                                  f"the latter's commands are left out (rename one, or switch a plugin "
+                                  "off with CORENN_DISABLE_PLUGINS)")
         except Exception as exc:  # a broken plugin's commands must not break the CLI
-            info = reg.plugins.get(impl.plugin_name)
+            if core:
+                raise
             if info is not None:
                 reg._fail(info, exc)
             print(f"warning: plugin {impl.plugin_name!r} could not add its commands: "
                   f"{type(exc).__name__}: {exc}", file=sys.stderr)
             continue
+        owners.update(dict.fromkeys(names, distribution))
         app.registered_commands += plugin_app.registered_commands
         app.registered_groups += plugin_app.registered_groups
     return app
@@ -55,10 +94,18 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` anywhere before a ``--`` (``corenn train --debug`` as well as ``corenn --debug train``)."""
+    end = args.index("--") if "--" in args else len(args)
+    debug = DEBUG_FLAG in args[:end]
+    if debug:
+        args = [a for a in args[:end] if a != DEBUG_FLAG] + args[end:]
+    return args, debug
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    args, debug = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         app = build_app()
         app(args=args, prog_name="corenn")  # standalone: usage errors exit 2 by themselves

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UnknownComponent
-from ..registry import KINDS, describe, plugins, registry
+from ..registry import ALL_KINDS, describe, plugins, registry
 from ..spec import format_spec
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
@@ -24,16 +24,16 @@ def _console() -> Console:
 
 def _kinds(kind: str | None) -> tuple[str, ...]:
     if kind is None:
-        return KINDS
-    if kind not in KINDS:
+        return ALL_KINDS
+    if kind not in ALL_KINDS:
         # accept the plural, as in 'corenn list activations'
-        if kind.endswith("s") and kind[:-1] in KINDS:
+        if kind.endswith("s") and kind[:-1] in ALL_KINDS:
             return (kind[:-1],)
-        raise UnknownComponent("", kind, KINDS, what="kind")
+        raise UnknownComponent("", kind, ALL_KINDS, what="kind")
     return (kind,)
 
 
-def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}."),
+def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(ALL_KINDS)}."),
                     as_json: bool = JSON_OPTION) -> None:
     """List registered components: kind, name, distribution, summary."""
     kinds = _kinds(kind)

@@ -21,7 +21,7 @@ from string import Template
 import typer
 
 from ..errors import CorennError, UnknownComponent
-from ..registry import HOOK_OF_KIND, KINDS, registry
+from ..registry import ALL_KINDS, HOOK_OF_KIND, registry
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -35,10 +35,11 @@ def _template(path: str) -> Template:
 
 
 def _check(kind: str, name: str) -> str:
-    if kind not in KINDS:
-        if kind.endswith("s") and kind[:-1] in KINDS:
-            return kind[:-1]  # 'activations' reads as 'activation', as in 'corenn list'
-        raise UnknownComponent("", kind, KINDS, what="kind")
+    if kind not in ALL_KINDS:
+        if kind.endswith("s") and kind[:-1] in ALL_KINDS:
+            kind = kind[:-1]  # 'activations' reads as 'activation', as in 'corenn list'
+        else:
+            raise UnknownComponent("", kind, ALL_KINDS, what="kind")
     if not _NAME.match(name) or name.endswith("_") or "__" in name:
         raise ScaffoldError(f"plugin name {name!r} must be a lower-case identifier such as 'softsign' or "
                             f"'leaky_relu' (letters, digits and single underscores, starting with a letter)")
@@ -81,7 +82,7 @@ def render_plugin(kind: str, name: str, out: str | Path = ".") -> Path:
     return target
 
 
-def new_plugin(kind: str = typer.Argument(..., help=f"Component kind, one of: {', '.join(KINDS)}."),
+def new_plugin(kind: str = typer.Argument(..., help=f"Component kind, one of: {', '.join(ALL_KINDS)}."),
                name: str = typer.Argument(..., help="Registry name of the component, e.g. softsign."),
                out: Path = typer.Option(Path("."), "--out", help="Folder to create the distribution in.")) -> None:
     """Create a ready plugin distribution corenn-NAME: pyproject, module and tests."""

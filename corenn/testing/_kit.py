@@ -14,12 +14,12 @@ import attrs
 
 from ..component import hyperparameter_values, hyperparameters
 from ..protocols import PROTOCOL_OF_KIND
-from ..registry import KINDS, kind_of
+from ..registry import ALL_KINDS, KINDS, kind_of
 
 #: kind -> checks; each check is called with a :class:`Subject`
 _CHECKS: dict[str, list[Callable[[Subject], None]]] = defaultdict(list)
 #: modules that hold the checks of each kind, imported on first use
-_KIND_MODULES = {kind: f"corenn.testing.{kind}" for kind in KINDS}
+_KIND_MODULES = {kind: f"corenn.testing.{kind}" for kind in ALL_KINDS}
 
 
 class ConformanceError(AssertionError):

@@ -124,3 +124,20 @@ def check_schedule_formula(schedule, formula: Callable[[int], float], ts: Iterab
         got, want = schedule(t), formula(t)
         assert math.isclose(got, want, rel_tol=rtol, abs_tol=rtol * 1e-3), \
             f"{getattr(schedule, 'name', schedule)}: value {got!r} at t={t}, the formula gives {want!r}"
+
+
+@register_check("schedule")
+def check_unit(subject: Subject) -> None:
+    """A schedule that declares a ``unit`` takes 'step' and 'epoch', refuses anything else, and
+    read in epochs after n optimizer steps gives its value at epoch n // steps_per_epoch."""
+    from ..component import value_at
+
+    if not subject.accepts("unit"):
+        return  # a schedule without the field counts steps
+    per_epoch = subject.make(unit="epoch")
+    by_step = subject.make(unit="step")
+    for step in (0, 1, 5, 6, 7, 20):
+        assert value_at(per_epoch, step, 3) == by_step(step // 3), \
+            f"unit='epoch' after {step} steps of 3 per epoch does not give the value at epoch {step // 3}"
+        assert value_at(by_step, step, 3) == by_step(step), f"unit='step' is not read at step {step}"
+    expect_error(InvalidHyperparameter, lambda: subject.make(unit="minute"), "unit='minute' is accepted")

@@ -10,7 +10,7 @@ from corenn.optim import Optimizer, adaptive_step, epsilon, learning_rate
 class AdaGrad(Optimizer):
     """AdaGrad: per-coordinate rates that shrink with the summed squared gradients.
 
-    Contract section 4: ``adagrad(lr=0.01, eps=1e-8)``::
+    Duchi, Hazan and Singer (2011), as in the tutorial ("AdaGrad"): ``adagrad(lr=0.01, eps=1e-8)``::
 
         c += dx**2
         x -= lr * dx / (sqrt(c) + eps)

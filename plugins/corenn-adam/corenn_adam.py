@@ -12,7 +12,7 @@ from corenn.optim import Optimizer, adaptive_step, decay_rate, epsilon, learning
 class Adam(Optimizer):
     """Adam: momentum plus RMSProp's per-coordinate scaling, bias-corrected (the usual default).
 
-    Contract section 4: ``adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8)``,
+    Kingma and Ba (2015), as in the tutorial ("Adam"): ``adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8)``,
     with t counted from 1 (t = steps + 1)::
 
         m = beta1 * m + (1 - beta1) * dx

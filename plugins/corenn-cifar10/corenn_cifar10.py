@@ -12,6 +12,8 @@ import numpy as np
 import corenn
 from corenn import dataio
 
+import corenn_downloads
+
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_FILE = "test_batch.bin"
 SUBFOLDER = "cifar-10-batches-bin"  # what the archive unpacks into
@@ -73,13 +75,13 @@ def unpack(archive, folder) -> None:
                     raise corenn.InvalidFile(f"cifar10: {str(archive)!r} lacks {SUBFOLDER}/{name}") from None
                 if not member.isreg():
                     raise corenn.InvalidFile(f"cifar10: {str(archive)!r}: {member.name} is not a regular file")
-                dataio.copy_atomic(tar.extractfile(member), folder / name)
+                corenn_downloads.copy_atomic(tar.extractfile(member), folder / name)
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise corenn.InvalidFile(f"cifar10: cannot unpack {str(archive)!r}: {exc}") from exc
 
 
 @corenn.component
-class Cifar10(dataio.FolderDataset):
+class Cifar10(corenn_downloads.FolderDataset):
     """CIFAR-10: 32x32 colour images of 10 classes, from the binary version's six batch files.
 
     X (N, 3072) float32, bytes / 255 in [0, 1], in the files' channel-major order (1024 red,
@@ -100,15 +102,16 @@ class Cifar10(dataio.FolderDataset):
         if all(any((self.folder / n).is_file() for n in names) for names in self._wanted().values()):
             return
         url = self.source(ARCHIVE, URLS)
-        archive = dataio.download(url, self.folder / ARCHIVE, sha256=SHA256[ARCHIVE], size=SIZES.get(ARCHIVE),
-                                  what="cifar10")
+        archive = corenn_downloads.download(url, self.folder / ARCHIVE, sha256=SHA256[ARCHIVE],
+                                            size=SIZES.get(ARCHIVE),
+                                            what="cifar10")
         try:
             unpack(archive, self.folder)
         finally:
             archive.unlink(missing_ok=True)
 
     def read(self, rng):
-        found = dataio.locate(self.folder, self._wanted(), dataset="cifar10", hint=HINT)
+        found = corenn_downloads.locate(self.folder, self._wanted(), dataset="cifar10", hint=HINT)
         batches = [read_batch(found[name]) for name in TRAIN_FILES]
         pixels = np.concatenate([b[0] for b in batches])
         labels = np.concatenate([b[1] for b in batches])

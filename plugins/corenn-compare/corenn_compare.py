@@ -22,7 +22,7 @@ import numpy as np
 
 import corenn
 from corenn.files import atomic_write
-from corenn.plotting import pyplot, save_figure, smooth
+from corenn_figures import pyplot, save_figure, smooth
 
 # optimizers whose step is normalized by the gradient's running scale: they get a function's adaptive_lr
 ADAPTIVE = frozenset({"adagrad", "rmsprop", "adam", "adamw"})

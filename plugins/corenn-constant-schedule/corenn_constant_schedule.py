@@ -9,8 +9,8 @@ from corenn.validators import number
 class Constant(Schedule):
     """Constant: the same value at every t.
 
-    Contract section 4: ``constant(value)``. Useful where a schedule is expected
-    (a per-epoch wrapper, a config that always names one) but nothing should change.
+    ``constant(value)``. Useful where a schedule is expected
+    (a config that always names one) but nothing should change.
     """
 
     name = "constant"

@@ -23,7 +23,8 @@ def _steps_above_warmup(instance, attribute, value):
 class Cosine(Schedule):
     """Cosine annealing from initial to final over `steps`, after an optional linear warmup.
 
-    Contract section 4: ``cosine(initial, steps, final=0.0, warmup=0)``::
+    Loshchilov and Hutter's SGDR (2017) without restarts, after Goyal et al.'s (2017) linear
+    warmup: ``cosine(initial, steps, final=0.0, warmup=0)``::
 
         initial * t / warmup                                                   t < warmup
         final + (initial - final) * (1 + cos(pi * (t - warmup) / (steps - warmup))) / 2

@@ -14,7 +14,7 @@ class Dense(corenn.Module):
 
     Shapes: x (N, in_features) -> y (N, out_features); ``params["W"]`` is
     (in_features, out_features) (fan_in, fan_out), ``params["b"]`` is
-    (out_features,). Backward (contract section 4): dW = x^T dy, db = sum_n dy,
+    (out_features,). Backward (the tutorial's "Back Propagation"): dW = x^T dy, db = sum_n dy,
     dx = dy W^T; the gradients are written into the same ``grads`` arrays every
     step. W is drawn from the initializer ``weight_init`` (He by default, the
     tutorial's choice for ReLU networks), b from ``bias_init`` (zeros), with a

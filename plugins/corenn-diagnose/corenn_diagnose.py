@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 import corenn
-from corenn.plotting import pyplot, save_figure
+from corenn_figures import pyplot, save_figure
 
 
 @attrs.define

@@ -11,7 +11,7 @@ from corenn.validators import non_negative, number
 class Exponential(Schedule):
     """Exponential decay: initial * exp(-k*t).
 
-    Contract section 4: ``exponential(initial, k)``; the tutorial's a = a0 e^(-k t).
+    ``exponential(initial, k)``; the tutorial's ("Decay Learning Rate") a = a0 e^(-k t).
     """
 
     name = "exponential"

@@ -9,7 +9,7 @@ from corenn.validators import non_negative, number
 class InverseTime(Schedule):
     """1/t decay: initial / (1 + k*t).
 
-    Contract section 4: ``inverse_time(initial, k)``; the tutorial's a = a0 / (1 + k t).
+    ``inverse_time(initial, k)``; the tutorial's ("Decay Learning Rate") a = a0 / (1 + k t).
     """
 
     name = "inverse_time"

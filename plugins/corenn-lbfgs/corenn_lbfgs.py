@@ -18,7 +18,7 @@ _LISTS = ("s", "y")
 class LBFGS(Optimizer):
     """L-BFGS: quasi-Newton steps from the last `history` (s, y) pairs, with a strong-Wolfe line search.
 
-    Contract section 4: ``lbfgs(lr=1.0, history=10, max_iter=20, tolerance_grad=1e-7,
+    Liu and Nocedal (1989), the tutorial's "Second-Order Method": ``lbfgs(lr=1.0, history=10, max_iter=20, tolerance_grad=1e-7,
     tolerance_change=1e-9, line_search="strong_wolfe")``. Full batch: ``step(params,
     grads, closure)`` needs ``closure()``, which recomputes the loss at the current
     (updated in place) params and returns ``(loss, grads)``; one step runs up to

@@ -9,9 +9,8 @@ from corenn.validators import integer, number
 class Linear(Schedule):
     """Linear ramp: from start to end over `steps`, then held at end.
 
-    Contract section 4: ``linear(start, end, steps)``:
-    ``start + (end - start) * min(t, steps) / steps``. The tutorial's momentum
-    ramp is ``linear(start=0.5, end=0.99, steps=...)``.
+    ``linear(start, end, steps)``: ``start + (end - start) * min(t, steps) / steps``.
+    The tutorial's ("Momentum", after the CS231n notes) momentum ramp is ``linear(start=0.5, end=0.99, steps=...)``.
     """
 
     name = "linear"

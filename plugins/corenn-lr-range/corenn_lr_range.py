@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 import corenn
-from corenn.plotting import pyplot, save_figure, smooth
+from corenn_figures import pyplot, save_figure, smooth
 
 CURVE_FACTORS = {"low": 0.01, "good": 1.0, "high": 10.0, "very high": 100.0}  # times the suggested rate
 

@@ -10,6 +10,8 @@ import numpy as np
 import corenn
 from corenn import dataio
 
+import corenn_downloads
+
 #: the four files, by role; each may also be present gzipped (name + ".gz")
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -97,7 +99,7 @@ def write_idx(path, records) -> Path:
 
 
 @corenn.component
-class Mnist(dataio.FolderDataset):
+class Mnist(corenn_downloads.FolderDataset):
     """MNIST handwritten digits: 28x28 grey images from the four IDX files in a folder (gzip or not).
 
     X (N, 784) float32, pixels / 255 in [0, 1], rows of each image one after another;
@@ -116,10 +118,11 @@ class Mnist(dataio.FolderDataset):
             if not any((self.folder / n).is_file() for n in (name, f"{name}.gz")):
                 gz = f"{name}.gz"
                 url = self.source(gz, URLS)
-                dataio.download(url, self.folder / gz, sha256=SHA256[gz], size=SIZES.get(gz), what="mnist")
+                corenn_downloads.download(url, self.folder / gz, sha256=SHA256[gz], size=SIZES.get(gz), what="mnist")
 
     def read(self, rng):
-        found = dataio.locate(self.folder, {k: [n, f"{n}.gz"] for k, n in FILES.items()}, dataset="mnist", hint=HINT)
+        found = corenn_downloads.locate(self.folder, {k: [n, f"{n}.gz"] for k, n in FILES.items()}, dataset="mnist",
+                                        hint=HINT)
         parts = {}
         for split in ("train", "test"):
             images = read_idx(found[f"{split}_images"], images=True)

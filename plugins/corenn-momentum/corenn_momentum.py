@@ -10,7 +10,7 @@ from corenn.optim import Optimizer, decay_rate, learning_rate
 class Momentum(Optimizer):
     """SGD with momentum: v = mu * v - lr * dx; x += v.
 
-    Contract section 4: ``momentum(lr=0.01, mu=0.9)``. The gradient sets the
+    The tutorial's momentum update ("Momentum"): ``momentum(lr=0.01, mu=0.9)``. The gradient sets the
     velocity v (zeros at the start; one per parameter, its shape and dtype),
     the velocity moves x: a ball rolling downhill, with mu as (1 - friction).
     The tutorial ramps mu from 0.5 to 0.99: ``mu="linear:start=0.5,end=0.99,steps=1000"``.

@@ -10,7 +10,7 @@ from corenn.optim import Optimizer, decay_rate, learning_rate
 class Nesterov(Optimizer):
     """Nesterov momentum: the gradient taken at the look-ahead point x + mu * v.
 
-    Contract section 4: ``nesterov(lr=0.01, mu=0.9)``, in the form that needs
+    Nesterov (1983), Sutskever et al. (2013): ``nesterov(lr=0.01, mu=0.9)``, in the form that needs
     only the gradient at x (tutorial, "Nesterov Momentum")::
 
         v_prev = v

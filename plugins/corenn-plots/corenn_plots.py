@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 import corenn
-from corenn.plotting import pyplot, save_figure, smooth
+from corenn_figures import pyplot, save_figure, smooth
 
 FIGURE = "training.png"
 

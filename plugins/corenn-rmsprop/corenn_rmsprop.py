@@ -8,7 +8,8 @@ from corenn.optim import Optimizer, adaptive_step, decay_rate, epsilon, learning
 class RMSProp(Optimizer):
     """RMSProp: AdaGrad with a moving average of squared gradients, so rates do not die out.
 
-    Contract section 4: ``rmsprop(lr=0.001, decay=0.99, eps=1e-8)``::
+    Tieleman and Hinton (2012, lecture 6e), as in the tutorial ("RMSProp"): ``rmsprop(lr=0.001, decay=0.99,
+    eps=1e-8)``::
 
         c = decay * c + (1 - decay) * dx**2
         x -= lr * dx / (sqrt(c) + eps)

@@ -10,7 +10,7 @@ from corenn.optim import Optimizer, learning_rate
 class SGD(Optimizer):
     """Vanilla (stochastic) gradient descent: x -= lr * dx.
 
-    Contract section 4: ``sgd(lr=0.01)``. Each parameter array x (any shape)
+    The tutorial's vanilla update ("Parameter Optimization"): ``sgd(lr=0.01)``. Each parameter array x (any shape)
     moves against its gradient dx (same shape and dtype); no state is kept.
     """
 

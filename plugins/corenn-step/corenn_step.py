@@ -9,7 +9,7 @@ from corenn.validators import integer, number, positive
 class StepDecay(Schedule):
     """Step decay: initial * factor**(t // every).
 
-    Contract section 4: ``step(initial, factor=0.5, every=5)``; the tutorial's
+    ``step(initial, factor=0.5, every=5)``; the tutorial's ("Decay Learning Rate")
     "halve it every 5 epochs" (or ``factor=0.1, every=20``).
     """
 

@@ -3,7 +3,8 @@
 import numpy as np
 
 import corenn
-from corenn.preprocessing import PreprocessorBase, principal_axes
+from corenn.preprocessing import PreprocessorBase
+from corenn_pca import principal_axes
 
 
 @corenn.component

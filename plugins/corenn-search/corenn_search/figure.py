@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from corenn.plotting import save_figure
+from corenn_figures import save_figure
 
 from .space import Param, Trial, _show
 

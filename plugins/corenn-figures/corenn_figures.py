@@ -1,10 +1,10 @@
 """Helpers for plugins that draw figures: pyplot on the Agg backend, atomic saves, smoothed curves.
 
-matplotlib is not a dependency of corenn. This module imports without it (only
-numpy and :mod:`corenn.files`), and matplotlib is imported the first time
-:func:`pyplot` or :func:`save_figure` is called, so a plugin that imports these
-helpers at the top of its module still imports fast; a plugin that calls them
-lists ``matplotlib`` among its own dependencies.
+A helper distribution: it registers no component (no entry point); corenn-plots,
+corenn-compare, corenn-diagnose, corenn-lr-range and corenn-search depend on it.
+It depends on matplotlib, but imports it only the first time :func:`pyplot` or
+:func:`save_figure` is called, so a plugin that imports these helpers at the top
+of its module still imports fast (only numpy and :mod:`corenn.files` come with it).
 
     plt = pyplot()                                   # matplotlib.pyplot, Agg backend
     fig, ax = plt.subplots()
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInput
-from .files import atomic_write
+from corenn import InvalidInput
+from corenn.files import atomic_write
 
 __all__ = ["pyplot", "save_figure", "smooth"]
 

@@ -1,4 +1,4 @@
-"""corenn.plotting: the helpers figure-drawing plugins share (pyplot on Agg, atomic saves, smoothing)."""
+"""corenn-figures: the helpers figure-drawing plugins share (pyplot on Agg, atomic saves, smoothing)."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import corenn
-from corenn.plotting import pyplot, save_figure, smooth
+from corenn_figures import pyplot, save_figure, smooth
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -80,7 +80,7 @@ def test_only_a_single_curve_can_be_smoothed():
 
 def test_the_module_imports_without_matplotlib_and_pyplot_then_says_what_is_missing():
     code = ("import sys; sys.modules['matplotlib'] = None\n"  # as if matplotlib were not installed
-            "import corenn.plotting as p\n"
+            "import corenn_figures as p\n"
             "print(p.smooth([1.0, 3.0], window=2)[-1])\n"
             "try:\n    p.pyplot()\nexcept ModuleNotFoundError as e:\n    print(e.name, '|', e)\n")
     result = _python(code)
@@ -92,7 +92,7 @@ def test_the_module_imports_without_matplotlib_and_pyplot_then_says_what_is_miss
 
 def test_pyplot_selects_agg_and_matplotlib_is_imported_only_on_first_use():
     pytest.importorskip("matplotlib")
-    code = ("import sys, corenn.plotting as p\n"
+    code = ("import sys, corenn_figures as p\n"
             "print('matplotlib' in sys.modules)\n"
             "plt = p.pyplot()\n"
             "print(plt.get_backend().lower(), plt is sys.modules['matplotlib.pyplot'])\n")
