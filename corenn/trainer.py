@@ -304,15 +304,14 @@ class Trainer:
 
     def observing_schedules(self) -> list:
         """The schedules whose value follows the epoch metrics (:class:`corenn.protocols.ObservesMetrics`,
-        such as reduce on plateau): the trainer's own and those among the optimizer's hyperparameters."""
+        such as reduce on plateau) among the optimizer's hyperparameters (``schedule=`` sets its lr)."""
         from .protocols import ObservesMetrics
 
-        held = [getattr(self.optimizer, a.name) for a in hyperparameters(self.optimizer)]
         found: dict[int, Any] = {}
-        for value in (self.schedule, *held):
-            for candidate in (value, getattr(value, "schedule", None)):  # a wrapper such as PerEpoch
-                if isinstance(candidate, ObservesMetrics):
-                    found.setdefault(id(candidate), candidate)
+        for a in hyperparameters(self.optimizer):
+            value = getattr(self.optimizer, a.name)
+            if isinstance(value, ObservesMetrics):
+                found.setdefault(id(value), value)
         return list(found.values())
 
     def current_lr(self) -> float:

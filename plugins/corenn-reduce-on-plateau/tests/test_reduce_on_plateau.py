@@ -102,7 +102,7 @@ def spiral():
 
 def train(data, epochs, checkpoint=None, **kw):
     model = corenn.mlp([data.num_features, 16, data.num_classes], seed=0)
-    options = dict(optimizer="sgd:lr=1.0", batch_size=64, epochs=epochs, seed=0, checkpoint=checkpoint,
+    options = dict(optimizer="sgd", batch_size=64, epochs=epochs, seed=0, checkpoint=checkpoint,
                    schedule="reduce_on_plateau:initial=1.0,factor=0.5,patience=1") | kw
     trainer = corenn.Trainer(model, **options)
     return model, trainer
@@ -145,7 +145,7 @@ def test_a_resumed_run_ends_bit_identical_to_the_uninterrupted_one(spiral, tmp_p
 
     model, trainer = train(spiral, epochs=5, schedule=watch_acc, checkpoint=tmp_path / "ck.npz")
     trainer.fit(spiral.X_train, spiral.y_train, validation=validation)
-    assert trainer.schedule(0) < 1.0, "the schedule should have reduced before the checkpoint"
+    assert trainer.optimizer.lr(0) < 1.0, "the schedule should have reduced before the checkpoint"
     model, trainer = train(spiral, epochs=8, schedule=watch_acc)
     trainer.load_checkpoint(tmp_path / "ck.npz")
     trainer.fit(spiral.X_train, spiral.y_train, validation=validation)
@@ -162,6 +162,6 @@ def test_a_checkpoint_without_the_schedules_state_is_refused_and_changes_nothing
     before = [p.copy() for p in model.parameters()]
     with pytest.raises(corenn.InvalidFile, match="metric-driven schedule"):
         trainer.load_checkpoint(tmp_path / "ck.npz")
-    assert trainer.epoch == 0 and trainer.schedule.state_dict()["value"] == 1.0
+    assert trainer.epoch == 0 and trainer.optimizer.lr.state_dict()["value"] == 1.0
     for a, b in zip(model.parameters(), before):
         np.testing.assert_array_equal(a, b)
