@@ -23,12 +23,37 @@ class UnknownComponent(CorennError, LookupError):
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listing = ", ".join(self.known) if self.known else "none"
         if what == "component":
-            super().__init__(f"unknown {kind} {name!r}{hint} (installed: {listing})")
+            from .distributions import install_hint
+
+            provided = install_hint(kind, name)
+            super().__init__(f"unknown {kind} {name!r}{hint} (installed: {listing})"
+                             + (f"; {provided}" if provided else ""))
         else:
             super().__init__(f"unknown {what} {name!r}{hint} (known: {listing})")
 
     def __str__(self) -> str:  # LookupError would quote the message
         return self.args[0]
+
+
+class MissingComponents(UnknownComponent):
+    """Components a run needs that no installed plugin registers, all named in one message
+    with the first-party distributions that provide them."""
+
+    def __init__(self, what: str, missing: list[tuple[str, str]]):
+        from .distributions import install_command, providers
+
+        self.missing = missing
+        self.kind, self.name, self.known = missing[0][0], missing[0][1], []
+        parts, dists, unknown = [], [], []
+        for kind, name in missing:
+            found = providers(kind, name)
+            parts.append(f"{kind} {name!r}" + (f" ({found[0]})" if found else " (no first-party plugin provides it)"))
+            dists += [d for d in found[:1] if d not in dists]
+            unknown += [] if found else [name]
+        advice = f"; install them with `{install_command(dists)}`" if dists else ""
+        if unknown:
+            advice += "; check the spelling of the others (corenn list shows what is installed)"
+        CorennError.__init__(self, f"{what} needs components that are not installed: {', '.join(parts)}{advice}")
 
 
 class InvalidHyperparameter(CorennError, ValueError):
