@@ -19,7 +19,7 @@ EXIT_BAD_INPUT = 2
 
 def build_app() -> typer.Typer:
     """The full app: the core's commands plus every plugin's ``corenn_commands``."""
-    from . import discover, scaffold, train
+    from . import discover, install, scaffold, train
 
     app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False, rich_markup_mode="rich",
@@ -32,6 +32,7 @@ def build_app() -> typer.Typer:
     discover.register(app)
     scaffold.register(app)
     train.register(app)
+    install.register(app)
     reg = registry()
     for impl in reg.pm.hook.corenn_commands.get_hookimpls():
         plugin_app = typer.Typer()
