@@ -175,3 +175,55 @@ def test_install_names_resolve_by_plugin_distribution_component_and_command():
     assert distributions.closure(["corenn-dense"]) == ["corenn-dense", "corenn-he", "corenn-xavier", "corenn-zeros"]
     with pytest.raises(corenn.UnknownComponent, match="unknown first-party plugin 'nosuch'"):
         distributions.resolve(["nosuch"])
+
+
+def test_corenn_install_asks_an_index_only_for_third_party_names(monkeypatch):
+    from corenn.cli import install as installing
+
+    commands: list[list[str]] = []
+    monkeypatch.setattr(installing, "_run", commands.append)
+    monkeypatch.setattr(installing, "_installed", lambda name: name in {"corenn-relu", "corenn-xavier"})
+    done = installing.install(["check"])  # from the source tree: corenn runs from this checkout here
+    assert done == sorted(set(distributions.closure(["corenn-check"])) - {"corenn-relu", "corenn-xavier"})
+    assert "corenn-digits" in done and "corenn-relu" not in done
+    third_party, *builds, last = commands
+    assert third_party[-1:] == ["scikit-learn>=1.3"] and not any("corenn" in arg for arg in third_party[-1:])
+    assert sorted(Path(b[-1]).name for b in builds) == done  # one wheel per distribution to install, built here
+    assert all("build" in b or "wheel" in b for b in builds)
+    assert "--no-index" in last and last[last.index("--find-links") + 1] and last[-len(done):] == done
+
+
+def test_corenn_install_of_installed_plugins_does_nothing(monkeypatch):
+    from corenn.cli import install as installing
+
+    monkeypatch.setattr(installing, "_run", lambda command: pytest.fail(f"ran {command}"))
+    assert installing.install(["adam", "corenn-sgd"]) == []  # the development environment has every plugin
+
+
+def test_a_run_names_all_its_missing_components_in_one_error_before_building_anything(tmp_path):
+    from corenn.errors import MissingComponents
+    from corenn.run import train
+
+    cfg = RunConfig(dataset="nosuch_data", init="nosuch_init", optimizer="nosuch_opt:lr=0.1",
+                    callbacks=["nosuch_callback"], epochs=1)
+    with pytest.raises(MissingComponents) as caught:
+        train(cfg, tmp_path / "run")
+    assert caught.value.missing == [("dataset", "nosuch_data"), ("initializer", "nosuch_init"),
+                                    ("optimizer", "nosuch_opt"), ("callback", "nosuch_callback")]
+    assert str(caught.value).startswith("this run needs components that are not installed: dataset 'nosuch_data' "
+                                        "(no first-party plugin provides it)")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_components_a_spec_needs_include_its_installed_parts_defaults():
+    assert needed_components([("layer", {"name": "dense", "weight_init": "xavier"})]) == \
+        [("layer", "dense"), ("initializer", "xavier"), ("initializer", "zeros")]
+
+
+def test_corenn_install_from_a_wheelhouse_that_is_not_a_folder_says_how_to_build_one(monkeypatch, tmp_path):
+    from corenn.cli import install as installing
+
+    monkeypatch.setattr(installing, "_run", lambda command: pytest.fail(f"ran {command}"))
+    monkeypatch.setattr(installing, "_installed", lambda name: False)
+    with pytest.raises(corenn.InvalidFile, match="is not a folder; build it with `python3 dev.py uv build --all"):
+        installing.install(["adam"], wheelhouse=tmp_path / "missing")

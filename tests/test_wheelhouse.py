@@ -105,9 +105,9 @@ def test_there_corenn_train_names_every_missing_plugin_and_corenn_install_adds_t
     assert not (tmp_path / "default-run").exists()
 
     config = tmp_path / "spiral.toml"
-    config.write_text('dataset = "spiral"\npreprocess = []\nhidden = [64]\noptimizer = "adam:lr=0.01"\nepochs = 2\n'
-                      "default_callbacks = false\n")
-    before = env.corenn("train", str(config), "--out", str(tmp_path / "before"), "--no-progress")
+    config.write_text('dataset = "spiral"\npreprocess = []\nhidden = [64]\nepochs = 2\ndefault_callbacks = false\n')
+    adam = ("--optimizer", "adam:lr=0.01")
+    before = env.corenn("train", str(config), *adam, "--out", str(tmp_path / "before"), "--no-progress")
     assert before.returncode == 2 and "optimizer 'adam' (corenn-adam)" in before.stderr
 
     path = f"{ROOT / '.tools' / ('Scripts' if os.name == 'nt' else 'bin')}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -116,6 +116,6 @@ def test_there_corenn_train_names_every_missing_plugin_and_corenn_install_adds_t
     assert "installed corenn-adam: optimizer adam" in install.stdout
     assert "--no-index" in install.stderr  # the installer command it ran
     assert "corenn-adam" in env.corenn("plugins").stdout
-    after = env.corenn("train", str(config), "--out", str(tmp_path / "after"), "--no-progress")
+    after = env.corenn("train", str(config), *adam, "--out", str(tmp_path / "after"), "--no-progress")
     assert after.returncode == 0, after.stderr
     assert (tmp_path / "after" / "model.npz").is_file()

@@ -92,20 +92,20 @@ def install(names: list[str], wheelhouse: Path | None = None) -> list[str]:
     todo = [d for d in wanted if not _installed(d)]
     if not todo:
         return []
-    third = [r for r in third_party_requirements(todo) if not _installed(requirement_name(r))]
+    tree = _source_tree() if wheelhouse is None else None
+    if wheelhouse is None and tree is None:
+        raise InvalidFile("corenn is not installed from a source tree: give the folder of corenn's wheels "
+                          f"with --wheelhouse DIR (build it in a corenn checkout with `{BUILD_WHEELHOUSE}`)")
+    if wheelhouse is not None and not Path(wheelhouse).is_dir():
+        raise InvalidFile(f"wheelhouse {str(wheelhouse)!r} is not a folder; build it with `{BUILD_WHEELHOUSE}`")
     installer = _installer()
+    third = [r for r in third_party_requirements(todo) if not _installed(requirement_name(r))]
     if third:
         _run([*installer, *third])  # third-party names only
     with tempfile.TemporaryDirectory(prefix="corenn-wheels-") as built:
-        if wheelhouse is None:
-            tree = _source_tree()
-            if tree is None:
-                raise InvalidFile("corenn is not installed from a source tree: give the folder of corenn's wheels "
-                                  f"with --wheelhouse DIR (build it in a corenn checkout with `{BUILD_WHEELHOUSE}`)")
+        if tree is not None:
             wheelhouse = Path(built)
             _build_wheels(tree, todo, wheelhouse)
-        elif not Path(wheelhouse).is_dir():
-            raise InvalidFile(f"wheelhouse {str(wheelhouse)!r} is not a folder; build it with `{BUILD_WHEELHOUSE}`")
         _run([*installer, "--no-index", "--find-links", str(wheelhouse), *todo])
     return todo
 
