@@ -41,18 +41,23 @@ class MissingComponents(UnknownComponent):
 
     def __init__(self, what: str, missing: list[tuple[str, str]]):
         from .distributions import install_command, providers
+        from .registry import available
 
         self.missing = missing
         self.kind, self.name, self.known = missing[0][0], missing[0][1], []
-        parts, dists, unknown = [], [], []
+        parts, dists, unknown = [], [], False
         for kind, name in missing:
             found = providers(kind, name)
-            parts.append(f"{kind} {name!r}" + (f" ({found[0]})" if found else " (no first-party plugin provides it)"))
-            dists += [d for d in found[:1] if d not in dists]
-            unknown += [] if found else [name]
+            if found:
+                parts.append(f"{kind} {name!r} ({found[0]})")
+                dists += [] if found[0] in dists else found[:1]
+                continue
+            unknown = True
+            close = difflib.get_close_matches(name, available(kind), n=1, cutoff=0.6)
+            parts.append(f"{kind} {name!r} (" + (f"did you mean {close[0]!r}?" if close else
+                                                  "no first-party plugin provides it") + ")")
         advice = f"; install them with `{install_command(dists)}`" if dists else ""
-        if unknown:
-            advice += "; check the spelling of the others (corenn list shows what is installed)"
+        advice += "; `corenn list` shows what is installed" if unknown else ""
         CorennError.__init__(self, f"{what} needs components that are not installed: {', '.join(parts)}{advice}")
 
 
