@@ -15,20 +15,30 @@ class CorennError(Exception):
 
 
 class UnknownComponent(CorennError, LookupError):
-    """An unknown component kind or name."""
+    """An unknown component kind or name; ``advice`` (such as which distribution provides it) ends the message."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str], *, what: str = "component"):
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, what: str = "component",
+                 advice: str | None = None):
         self.kind, self.name, self.known = kind, name, sorted(known)
         close = difflib.get_close_matches(name, self.known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listing = ", ".join(self.known) if self.known else "none"
-        if what == "component":
-            super().__init__(f"unknown {kind} {name!r}{hint} (installed: {listing})")
-        else:
-            super().__init__(f"unknown {what} {name!r}{hint} (known: {listing})")
+        label = "installed" if what == "component" else "known"
+        subject = f"{kind} {name!r}" if what == "component" else f"{what} {name!r}"
+        super().__init__(f"unknown {subject}{hint} ({label}: {listing})" + (f"; {advice}" if advice else ""))
 
     def __str__(self) -> str:  # LookupError would quote the message
         return self.args[0]
+
+
+class MissingComponents(UnknownComponent):
+    """Components a run needs that no installed plugin registers, all named in one message
+    (see :func:`corenn.needs.missing_components_error`); ``missing`` lists them as (kind, name)."""
+
+    def __init__(self, message: str, missing: list[tuple[str, str]]):
+        self.missing = missing
+        self.kind, self.name, self.known = missing[0][0], missing[0][1], []
+        CorennError.__init__(self, message)
 
 
 class InvalidHyperparameter(CorennError, ValueError):

@@ -25,6 +25,7 @@ import pluggy
 
 from . import hookspecs
 from .component import NOTHING, hyperparameters, type_name
+from .distributions import install_hint
 from .errors import InvalidHyperparameter, PluginError, UnknownComponent
 from .spec import InvalidSpec, parse_spec
 
@@ -309,7 +310,7 @@ class Registry:
             if info.status == "disabled" and name == info.plugin:
                 raise PluginError(f"{kind} {name!r} comes from {info.distribution}, which is switched off by "
                                   f"{DISABLE_VARIABLE}; remove {name!r} from it to use it")
-        raise UnknownComponent(kind, name, self.available(kind))
+        raise UnknownComponent(kind, name, self.available(kind), advice=install_hint(kind, name))
 
     def create(self, kind: str, spec: Any, **overrides: Any) -> Any:
         if not isinstance(spec, (str, Mapping)):

@@ -165,6 +165,30 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
         raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
 
 
+def wanted_components(cfg: RunConfig) -> list[tuple[str, Any]]:
+    """(kind, spec) of every component the run builds: data, preprocessing, the MLP's layers,
+    loss, optimizer, schedule, regularizer and callbacks."""
+    wanted: list[tuple[str, Any]] = [("dataset", cfg.dataset), *(("preprocessor", p) for p in cfg.preprocess),
+                                     ("layer", {"name": "dense", "weight_init": cfg.init}), ("initializer", cfg.init)]
+    if cfg.hidden:
+        wanted.append(("activation", cfg.activation))
+        wanted += [("layer", "batchnorm")] if cfg.batchnorm else []
+        wanted += [("layer", "dropout")] if cfg.dropout is not None else []
+    wanted += [("loss", cfg.loss), ("optimizer", cfg.optimizer)]
+    wanted += [(kind, getattr(cfg, kind)) for kind in ("schedule", "regularizer") if getattr(cfg, kind) is not None]
+    return wanted + [("callback", c) for c in cfg.callbacks]
+
+
+def check_installed(cfg: RunConfig, what: str = "this run") -> None:
+    """Raise one MissingComponents error naming every component the run needs that is not
+    installed, and the distributions to install, before anything is built."""
+    from .needs import missing_components, missing_components_error
+
+    missing = missing_components(wanted_components(cfg))
+    if missing:
+        raise missing_components_error(what, missing)
+
+
 def load_data(cfg: RunConfig):
     """The dataset's splits, preprocessed with statistics fitted on the training split only."""
     from .preprocessing import preprocess_data
@@ -243,6 +267,7 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
 
     folder = Path(folder)
     check_folder(folder, resume=resume)
+    check_installed(cfg)
     data, fitted = load_data(cfg)
     model = build_model(cfg, data.num_features, data.num_classes)
     trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)

@@ -92,4 +92,5 @@ def spec_of(kind: str) -> Validator:
             except Exception as exc:
                 raise rule_error(instance, attribute, value, f"must be a valid {kind} spec ({exc})") from exc
 
+    validate.spec_kind = kind  # read by corenn.distributions: the components a default names
     return validate

@@ -125,6 +125,28 @@ def error(call):
 """
 
 
+def third_party_env(uv: Uv, base: Path) -> PluginEnv:
+    """A new venv at ``base/venv`` with corenn's third-party requirements and pytest, in the
+    versions of uv.lock (from the cache dev.py filled), and no corenn distribution yet."""
+    env = PluginEnv(base / "venv", uv)
+    uv.run("venv", "--quiet", "--python", sys.executable, str(env.path), network=False)
+    lock = base / "pylock.toml"
+    exported = subprocess.run([uv.path, "export", "--frozen", "--quiet", "--format", "pylock.toml",
+                               "--package", "corenn", "--no-emit-workspace", "--group", "dev", "-o", str(lock)],
+                              capture_output=True, text=True, env=clean_env(), cwd=ROOT)
+    if exported.returncode == 0:  # the locked versions, from the cache dev.py filled
+        env.install("--preview-features", "pylock", "-r", str(lock))
+    else:  # an older uv: let it resolve
+        env.install("pytest")
+    return env
+
+
+@pytest.fixture(scope="session")
+def new_env(uv):
+    """Makes a third_party_env in a folder of its own: ``new_env(base)``."""
+    return lambda base: third_party_env(uv, base)
+
+
 @pytest.fixture(scope="session")
 def plugin_env(uv):
     """One temporary environment per session: corenn and corenn-relu (editable), pytest, and the
@@ -132,16 +154,7 @@ def plugin_env(uv):
     # A folder of its own (not pytest's numbered tmp folders, which a concurrent pytest run may prune).
     base = Path(tempfile.mkdtemp(prefix="corenn-plugin-env-"))
     try:
-        env = PluginEnv(base / "venv", uv)
-        uv.run("venv", "--quiet", "--python", sys.executable, str(env.path), network=False)
-        lock = base / "pylock.toml"
-        exported = subprocess.run([uv.path, "export", "--frozen", "--quiet", "--format", "pylock.toml",
-                                   "--package", "corenn", "--no-emit-workspace", "--group", "dev", "-o", str(lock)],
-                                  capture_output=True, text=True, env=clean_env(), cwd=ROOT)
-        if exported.returncode == 0:  # the locked versions, from the cache dev.py filled
-            env.install("--preview-features", "pylock", "-r", str(lock))
-        else:  # an older uv: let it resolve
-            env.install("pytest")
+        env = third_party_env(uv, base)
         externals = sorted(d for d in EXTERNAL.iterdir() if (d / "pyproject.toml").exists())
         env.install("-e", str(ROOT), "-e", str(ROOT / "plugins" / "corenn-relu"),
                     *(arg for d in externals for arg in ("-e", str(d))))

@@ -272,7 +272,8 @@ def test_an_unknown_name_suggests_the_closest_and_lists_what_is_installed(reg):
 
 
 def test_an_unknown_name_with_nothing_close(reg):
-    with pytest.raises(corenn.UnknownComponent, match=r"^unknown optimizer 'adam' \(installed: toy\)$"):
+    with pytest.raises(corenn.UnknownComponent, match=r"^unknown optimizer 'adam' \(installed: toy\); provided by "
+                                                      r"corenn-adam: install it with `corenn install adam`$"):
         reg.entry("optimizer", "adam")
 
 

@@ -39,8 +39,9 @@ def _command_names(plugin_app: typer.Typer) -> list[str]:
 def build_app() -> typer.Typer:
     """The full app: the core's commands, then every plugin's ``corenn_commands``."""
     from . import default_plugins
+    from .install import HintingGroup
 
-    app = typer.Typer(name="corenn", no_args_is_help=True, add_completion=True,
+    app = typer.Typer(name="corenn", cls=HintingGroup, no_args_is_help=True, add_completion=True,
                       pretty_exceptions_enable=False, rich_markup_mode="rich",
                       context_settings={"help_option_names": ["-h", "--help"]},
                       help="corenn: neural network training techniques as plugins.")

@@ -1,7 +1,7 @@
 """The core's own commands, registered through the same hook as a plugin's.
 
 As pytest's ``default_plugins`` and datasette's ``DEFAULT_PLUGINS``: ``list``,
-``info``, ``plugins``, ``new-plugin``, ``train``, ``evaluate`` and ``predict``
+``info``, ``plugins``, ``new-plugin``, ``train``, ``evaluate``, ``predict`` and ``install``
 come from this module's ``corenn_commands``, which the CLI registers with the
 plugin manager (as the distribution ``corenn``) before it asks every plugin for
 its commands. A plugin command with one of these names is refused, naming both.
@@ -18,8 +18,9 @@ DISTRIBUTION = "corenn"
 
 @hookimpl
 def corenn_commands(app) -> None:
-    from . import discover, scaffold, train
+    from . import discover, install, scaffold, train
 
     discover.register(app)
     scaffold.register(app)
     train.register(app)
+    install.register(app)
