@@ -459,7 +459,7 @@ def _element_seeds(seed: int | None, n: int) -> list[int | None]:
 
 
 def from_specs(specs: Sequence[Any], in_features: int, *, seed: int | None = 0,
-               dtype: Any = "float32") -> Sequential:
+               dtype: Any = "float32", defaults: Mapping[str, Any] | None = None) -> Sequential:
     """A :class:`Sequential` from a list of layer and activation specs, each input width inferred.
 
     Element ``i`` takes the width element ``i - 1`` gives (the first takes
@@ -469,7 +469,9 @@ def from_specs(specs: Sequence[Any], in_features: int, *, seed: int | None = 0,
     ``output_width(width)`` (:class:`~corenn.protocols.MapsWidth`) or is measured
     on a batch of two zero rows. An element with a ``dtype`` hyperparameter is built
     with ``dtype``, one with a ``seed`` hyperparameter not given in its spec gets a
-    plain-int seed derived from ``seed`` (None: fresh draws). Errors name the item:
+    plain-int seed derived from ``seed`` (None: fresh draws). ``defaults`` are
+    hyperparameter values for every element that takes them and whose spec leaves
+    them out (e.g. ``{"bias_init": "constant:value=0.01"}``). Errors name the item:
     ``layers[2] 'maxout:k=3': ...``.
     """
     if isinstance(specs, (str, bytes, Mapping)) or not isinstance(specs, Sequence) or not specs:
@@ -493,11 +495,15 @@ def from_specs(specs: Sequence[Any], in_features: int, *, seed: int | None = 0,
             field = cls.input_width_field
             given = params.get(field)
             if given is not None and given != width:
-                raise InvalidInput(f"{where}: {field}={given!r} but the element before gives width {width}; "
+                before = "the input has" if i == 0 else "the element before gives"
+                raise InvalidInput(f"{where}: {field}={given!r} but {before} width {width}; "
                                    f"leave {field} out of a layer list (it is inferred)")
             params[field] = width
         if "dtype" in fields:
             params.setdefault("dtype", dt)
+        for key, value in (defaults or {}).items():
+            if key in fields and key not in params:
+                params[key] = copy.deepcopy(value)
         if "seed" in fields and params.get("seed") is None:
             params["seed"] = seeds[i]
         try:
@@ -532,6 +538,21 @@ def _cast_params(act: Any, dtype: str) -> Any:
 
 
 Sequential.from_specs = staticmethod(from_specs)
+
+
+def classifier(layers: Sequence[Any], in_features: int, classes: int, *, output: Any = "dense",
+               weight_init: Any = None, bias_init: Any = None, seed: int | None = 0,
+               dtype: Any = "float32") -> Sequential:
+    """``layers`` (specs, widths inferred) followed by an ``output`` layer giving ``classes``
+    scores, built by :meth:`Sequential.from_specs`. ``output`` is a layer that declares its output
+    width field (:class:`~corenn.protocols.SetsOutputWidth`); ``weight_init`` and ``bias_init``
+    (None: the layers' defaults) go to every layer that takes them and whose spec leaves them out."""
+    if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
+        raise InvalidInput(f"layers must be a list of layer specs, got {layers!r}")
+    name, params, cls = _role(output, "output", "layer", SetsOutputWidth, "its output width field")
+    defaults = {k: v for k, v in (("weight_init", weight_init), ("bias_init", bias_init)) if v is not None}
+    specs = [*layers, {"name": name, **params, cls.output_width_field: int(classes)}]
+    return from_specs(specs, in_features, seed=seed, dtype=dtype, defaults=defaults)
 
 
 def _keep_probs(value: Any, n_hidden: int, field: str) -> list[float | None]:
@@ -780,4 +801,5 @@ def evaluate(model: Any, loss: Any, X: Any, y: Any, batch_size: int = 1024, *, w
     return {"loss": total / X.shape[0], "accuracy": correct / X.shape[0], "n": int(X.shape[0])}
 
 
-__all__ = ["Sequential", "mlp", "load_model", "compute_loss", "apply_constraints", "evaluate", "from_specs"]
+__all__ = ["Sequential", "mlp", "classifier", "load_model", "compute_loss", "apply_constraints", "evaluate",
+           "from_specs"]

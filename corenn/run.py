@@ -36,10 +36,15 @@ class InvalidConfig(CorennError, ValueError):
     """A config file or option that cannot be used."""
 
 
-def _doc(text: str, default: Any, **kw: Any) -> Any:
+def _doc(text: str, default: Any, option: str = "spec", flag: str | None = None, **kw: Any) -> Any:
+    """A RunConfig field: its doc line, default, and how its command-line option reads (``option``):
+    ``"spec"`` one text, ``"specs"`` repeatable, ``"numbers"`` comma-separated numbers,
+    ``"flag"`` --x/--no-x, ``"int"`` / ``"float"`` one number; ``flag`` the option's name when it is not
+    ``--<field-with-dashes>``."""
+    metadata = {"doc": text, "option": option, "flag": flag}
     if isinstance(default, list):
-        return attrs.field(factory=lambda d=default: list(d), metadata={"doc": text}, **kw)
-    return attrs.field(default=default, metadata={"doc": text}, **kw)
+        return attrs.field(factory=lambda d=default: list(d), metadata=metadata, **kw)
+    return attrs.field(default=default, metadata=metadata, **kw)
 
 
 @attrs.define(kw_only=True)
@@ -47,25 +52,35 @@ class RunConfig:
     """Every choice of a training run. Component values are specs: ``"adam:lr=1e-3"`` or mappings."""
 
     dataset: Any = _doc("dataset spec", "digits")
-    preprocess: list = _doc("preprocessor specs, fitted on the training split only, applied in order",
-                            ["mean_subtraction"])
-    hidden: list = _doc("hidden layer widths of the MLP", [128, 64])
+    preprocess: list = _doc("preprocessor specs, fitted on the training split only, applied in order "
+                            "(none or an empty list: no preprocessing)", ["mean_subtraction"], "specs")
+    layers: list = _doc("the model as a list of layer and activation specs, each input width inferred "
+                        "(e.g. dense:out_features=128, maxout:k=2, dropout:keep_prob=0.5); the output dense "
+                        "layer to the dataset's classes is appended for you; replaces hidden, activation, "
+                        "batchnorm, dropout and input_dropout", [], "specs", flag="--layer")
+    hidden: list = _doc("hidden layer widths of the MLP (units after the activation)", [128, 64], "numbers")
     activation: Any = _doc("activation spec", "relu")
-    init: Any = _doc("weight initializer spec", "he")
-    dropout: float | None = _doc("dropout keep probability after each hidden layer (none: no dropout)", None)
-    batchnorm: bool = _doc("batch normalization after each hidden dense layer", False)
+    init: Any = _doc("weight initializer spec of the dense layers", "he")
+    bias_init: Any = _doc("bias initializer spec of the dense layers (none: the layer's default, zeros)", None)
+    input_dropout: float | None = _doc("dropout keep probability before the first layer (none: no dropout)",
+                                       None, "float")
+    dropout: Any = _doc("dropout keep probability after each hidden layer, or one per hidden layer "
+                        "(e.g. 0.5,0.6; none: no dropout)", None, "numbers")
+    batchnorm: bool = _doc("batch normalization after each hidden dense layer", False, "flag")
     dtype: str = _doc("float32 or float64", "float32")
     loss: Any = _doc("loss spec", "softmax_cross_entropy")
     optimizer: Any = _doc("optimizer spec", "adam:lr=0.001")
     schedule: Any = _doc("learning-rate schedule spec (replaces the optimizer's lr)", None)
     schedule_unit: str = _doc("what a schedule's t counts: epoch or step", "epoch")
-    regularizer: Any = _doc("regularizer spec, applied to dense weights", None)
-    epochs: int = _doc("number of epochs", 30)
-    batch_size: int = _doc("minibatch size", 64)
-    seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0)
-    callbacks: list = _doc("callback specs", [])
+    regularizer: Any = _doc("regularizer spec, or several (penalties add up, constraints apply in order), "
+                            "applied to dense weights", None, "specs")
+    epochs: int = _doc("number of epochs", 30, "int")
+    batch_size: int = _doc("minibatch size", 64, "int")
+    shuffle: bool = _doc("shuffle the training set every epoch (off: batches in dataset order)", True, "flag")
+    seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0, "int")
+    callbacks: list = _doc("callback specs", [], "specs")
     default_callbacks: bool = _doc("also run the callbacks that plugins switch on by default "
-                                   "(such as the training doctor and the figures)", True)
+                                   "(such as the training doctor and the figures)", True, "flag")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "config") -> RunConfig:
@@ -95,14 +110,37 @@ class RunConfig:
                 raise bad(key, "must be a non-negative integer" if key != "batch_size" else "must be a positive integer")
         if not isinstance(self.hidden, list) or not all(_is_int(h) and h > 0 for h in self.hidden):
             raise bad("hidden", "must be a list of positive integers")
-        if self.dropout is not None and not (_is_number(self.dropout) and 0 < self.dropout <= 1):
-            raise bad("dropout", "must be a keep probability in (0, 1]")
+        keeps = self.dropout if isinstance(self.dropout, list) else [self.dropout]
+        if not keeps or not all(p is None or (_is_number(p) and 0 < p <= 1) for p in keeps):
+            raise bad("dropout", "must be a keep probability in (0, 1], or a list of them (one per hidden layer)")
+        if isinstance(self.dropout, list) and len(self.dropout) != len(self.hidden) and not self.layers:
+            raise bad("dropout", f"gives {len(self.dropout)} keep probabilities for {len(self.hidden)} hidden "
+                                 "layers; give one, or one per hidden layer")
+        if self.input_dropout is not None and not (_is_number(self.input_dropout) and 0 < self.input_dropout <= 1):
+            raise bad("input_dropout", "must be a keep probability in (0, 1]")
+        if not isinstance(self.shuffle, bool):
+            raise bad("shuffle", "must be true or false")
+        if isinstance(self.layers, (str, Mapping)):
+            self.layers = [self.layers]
+        if not isinstance(self.layers, list):
+            raise bad("layers", "must be a list of layer specs")
+        if self.layers:
+            for key in ("dropout", "input_dropout"):
+                if getattr(self, key) is not None:
+                    raise bad(key, "is not used with layers; write dropout as a layer in the list "
+                                   "(e.g. dropout:keep_prob=0.5)")
+            if self.batchnorm:
+                raise bad("batchnorm", "is not used with layers; write the normalization as a layer in the list")
+        if isinstance(self.regularizer, list) and not self.regularizer:
+            self.regularizer = None
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "must be float32 or float64")
         if self.schedule_unit not in ("epoch", "step"):
             raise bad("schedule_unit", "must be epoch or step")
         if isinstance(self.preprocess, (str, Mapping)):
             self.preprocess = [self.preprocess]
+        if self.preprocess in (["none"], [None]):  # "none" (or an empty list): no preprocessing
+            self.preprocess = []
         if isinstance(self.callbacks, (str, Mapping)):
             self.callbacks = [self.callbacks]
 
@@ -118,6 +156,11 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
 
+def option_name(a: attrs.Attribute) -> str:
+    """The command-line option of a RunConfig field: ``--<field-with-dashes>`` unless it names its own."""
+    return a.metadata.get("flag") or "--" + a.name.replace("_", "-")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -131,7 +174,7 @@ def config_reference() -> str:
     rows = ["| key | option | default | meaning |", "|---|---|---|---|"]
     for a in attrs.fields(RunConfig):
         default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
-        option = "--init" if a.name == "init" else "--" + a.name.replace("_", "-")
+        option = option_name(a)
         rows.append(f"| `{a.name}` | `{option}` | `{_toml_value(default) if default is not None else '(none)'}` "
                     f"| {a.metadata['doc']} |")
     return "\n".join(rows) + "\n"
@@ -173,10 +216,16 @@ def load_data(cfg: RunConfig):
 
 
 def build_model(cfg: RunConfig, num_features: int, num_classes: int):
-    from .model import mlp
+    """``cfg.layers`` plus an output layer to the classes (:func:`corenn.model.classifier`), or else
+    the :func:`corenn.mlp` that ``hidden``, ``activation`` and the rest describe."""
+    from .model import classifier, mlp
 
+    if cfg.layers:
+        return classifier(cfg.layers, num_features, num_classes, weight_init=cfg.init, bias_init=cfg.bias_init,
+                          seed=cfg.seed, dtype=cfg.dtype)
     return mlp([num_features, *cfg.hidden, num_classes], activation=cfg.activation, weight_init=cfg.init,
-               dropout=cfg.dropout, batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
+               bias_init=cfg.bias_init, input_dropout=cfg.input_dropout, dropout=cfg.dropout,
+               batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
 
 
 def default_callbacks() -> list[Any]:
@@ -196,7 +245,7 @@ def build_trainer(cfg: RunConfig, model: Any, *, checkpoint: Path | None = None,
     if cfg.default_callbacks:
         chosen += [c for c in default_callbacks() if c.name not in names]
     return Trainer(model, loss=cfg.loss, optimizer=cfg.optimizer, regularizer=cfg.regularizer,
-                   batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,
+                   batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed, shuffle=cfg.shuffle,
                    callbacks=[*chosen, *callbacks], schedule=cfg.schedule,
                    schedule_unit=cfg.schedule_unit, checkpoint=checkpoint)
 

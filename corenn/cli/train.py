@@ -161,16 +161,16 @@ def evaluate_command(run: Path = typer.Argument(..., help="A run folder."),
                      split: str = typer.Option("test", "--split", help="train, val or test."),
                      as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Evaluate a run's model on a dataset split (with the run's fitted preprocessing)."""
+    from ..model import evaluate
     from ..preprocessing import apply_preprocessors
     from ..registry import create
-    from ..trainer import Trainer
 
     if split not in ("train", "val", "test"):
         raise InvalidFile(f"--split must be train, val or test, not {split!r}")
     cfg, model, fitted, _ = open_run(run)
     data = create("dataset", dataset or cfg.dataset).load(seed=cfg.seed)
     X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
-    result = Trainer(model, loss=cfg.loss, optimizer="sgd", epochs=0).evaluate(apply_preprocessors(fitted, X), y)
+    result = evaluate(model, cfg.loss, apply_preprocessors(fitted, X), y)
     if as_json:
         print(json.dumps(result))
     else:
