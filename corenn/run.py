@@ -110,6 +110,8 @@ class RunConfig:
                 raise bad(key, "must be a non-negative integer" if key != "batch_size" else "must be a positive integer")
         if not isinstance(self.hidden, list) or not all(_is_int(h) and h > 0 for h in self.hidden):
             raise bad("hidden", "must be a list of positive integers")
+        if isinstance(self.dropout, list):  # "none" (as TOML writes None in a list): no dropout after that layer
+            self.dropout = [None if p == "none" else p for p in self.dropout]
         keeps = self.dropout if isinstance(self.dropout, list) else [self.dropout]
         if not keeps or not all(p is None or (_is_number(p) and 0 < p <= 1) for p in keeps):
             raise bad("dropout", "must be a keep probability in (0, 1], or a list of them (one per hidden layer)")
@@ -190,7 +192,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string is a valid TOML basic string
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join('"none"' if v is None else _toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
     raise InvalidConfig(f"cannot write {value!r} to TOML")

@@ -306,3 +306,36 @@ def test_the_command_line_reaches_every_new_knob(tmp_path):
     assert (cfg.dropout, cfg.input_dropout, cfg.preprocess, cfg.shuffle) == ([0.5, 0.7], 0.9, [], False)
     assert cfg.regularizer == "l1:strength=1e-5" and fitted == []
     assert [el.name for el in model.layers][:3] == ["dropout", "dense", "maxout"] and model[1].out_features == 16
+
+
+# -- search ---------------------------------------------------------------------------
+
+def test_search_reaches_list_items_their_hyperparameters_and_bias_init():
+    space = pytest.importorskip("corenn_search.space")
+    from corenn.run import RunConfig
+
+    base = RunConfig.from_mapping({"layers": ["dense:out_features=64", "maxout:k=2"], "bias_init": "constant",
+                                   "regularizer": ["l2:strength=1e-4", "max_norm:max_value=3"]}).to_dict()
+    params = space.parse_params(["layers.0.out_features=int:32..256", "regularizer.1.max_value=uniform:1..4",
+                                 "bias_init.value=uniform:0..0.1", "layers.1.k=int:2..4"])
+    space.check_space(base, params)
+    config = space.apply_params(base, {"layers.0.out_features": 128, "regularizer.1.max_value": 2.0,
+                                       "bias_init.value": 0.01})
+    assert config["layers"][0] == {"name": "dense", "out_features": 128} and config["layers"][1] == "maxout:k=2"
+    assert config["regularizer"] == ["l2:strength=1e-4", {"name": "max_norm", "max_value": 2.0}]
+    assert config["bias_init"] == {"name": "constant", "value": 0.01}
+    mlp = RunConfig().to_dict()
+    assert space.apply_params(mlp, {"dropout.1": 0.6, "hidden.0": 32})["dropout"] == [None, 0.6]
+    for param, message in (("layers.5.k=int:2..4", "has 2 item"), ("regularizer.strength=log:1e-5..1e-3",
+                                                                      "is a list; name the item"),
+                           ("layers.0.units=int:2..4", "has no hyperparameter 'units'")):
+        with pytest.raises(corenn.CorennError, match=message):
+            space.check_space(base, space.parse_params([param]))
+
+
+def test_a_per_layer_dropout_list_with_gaps_survives_the_run_folders_config(tmp_path):
+    from corenn.run import RunConfig, read_config
+
+    cfg = RunConfig.from_mapping({"dropout": [None, 0.6]})
+    (tmp_path / "config.toml").write_text(cfg.to_toml())
+    assert RunConfig.from_mapping(read_config(tmp_path / "config.toml")).dropout == [None, 0.6]
