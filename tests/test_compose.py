@@ -263,8 +263,9 @@ def test_a_third_party_layer_trains_through_corenn_train_layer(third_party, tmp_
     assert run_cli("evaluate", out) == 0
 
 
-def test_a_run_described_by_a_layer_list_resumes_bit_identically(tmp_path):
-    args = ["train", "--dataset", "spiral", "--no-progress", "--no-default-callbacks", "--no-shuffle",
+@pytest.mark.parametrize("shuffle", ["--no-shuffle", "--shuffle"])
+def test_a_run_described_by_a_layer_list_resumes_bit_identically(tmp_path, shuffle):
+    args = ["train", "--dataset", "spiral", "--no-progress", "--no-default-callbacks", shuffle,
             "--layer", "dense:out_features=16", "--layer", "maxout:k=2", "--layer", "dropout:keep_prob=0.8",
             "--regularizer", "l2:strength=1e-3", "--regularizer", "max_norm:max_value=2",
             "--bias-init", "constant:value=0.01"]
@@ -339,3 +340,14 @@ def test_a_per_layer_dropout_list_with_gaps_survives_the_run_folders_config(tmp_
     cfg = RunConfig.from_mapping({"dropout": [None, 0.6]})
     (tmp_path / "config.toml").write_text(cfg.to_toml())
     assert RunConfig.from_mapping(read_config(tmp_path / "config.toml")).dropout == [None, 0.6]
+
+
+def test_corenn_evaluate_works_with_the_sgd_plugin_switched_off(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert run_cli("train", *SPIRAL, "--hidden", "8", "--out", out) == 0
+    monkeypatch.setenv("CORENN_DISABLE_PLUGINS", "sgd")
+    monkeypatch.setattr(corenn.registry, "_registry", None)  # read the variable again, for this test only
+    assert "sgd" not in corenn.available("optimizer")
+    capsys.readouterr()
+    assert run_cli("evaluate", out) == 0
+    assert capsys.readouterr().out.startswith("test accuracy")
