@@ -90,6 +90,9 @@ class Sequential:
         self._skip_input_grad = isinstance(self.layers[0], SkipsInputGradient) and \
             bool(self.layers[0].skips_input_gradient)
         self._reg_scratch: dict[tuple[int, str], np.ndarray] = {}
+        # (index, key) of every param a regularizer applies to, found once (the layers never change)
+        self._regularized = [(i, key) for i, el in enumerate(self.layers) if isinstance(el, Regularized)
+                             for key in el.regularized if key in (getattr(el, "params", None) or {})]
         if seed is not None:
             self.reseed(seed)
 
@@ -272,14 +275,7 @@ class Sequential:
                 if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -n <= i < n:
                     raise InvalidInput(f"regularized layers: {i!r} is not a layer index of this model (0 to {n - 1})")
                 chosen.add(int(i) % n)
-        out = []
-        for i, el in enumerate(self.layers):
-            if chosen is not None and i not in chosen:
-                continue
-            if isinstance(el, Regularized):
-                params = getattr(el, "params", None) or {}
-                out += [(i, key) for key in el.regularized if key in params]
-        return out
+        return [(i, key) for i, key in self._regularized if chosen is None or i in chosen]
 
     def reseed(self, rng_or_seed: Any) -> None:
         """Give every stochastic element (one with an ``rng``) its own child Generator of ``rng_or_seed``
@@ -669,10 +665,15 @@ def _accepts_out(regularizer: Any) -> bool:
     return _ACCEPTS_OUT[cls]
 
 
+_NOT_INSTANCES = (str, Mapping, int, float, bytes, type, list, tuple, set)
+
+
 def as_regularizers(regularizer: Any) -> list[Any]:
     """None, one regularizer (spec or instance) or a list of them, as a list of instances."""
     if regularizer is None:
         return []
+    if type(regularizer) is list and not any(r is None or isinstance(r, _NOT_INSTANCES) for r in regularizer):
+        return regularizer  # instances already (the trainer's list, every step)
     items = list(regularizer) if isinstance(regularizer, (list, tuple)) else [regularizer]
     out = []
     for i, spec in enumerate(items):
