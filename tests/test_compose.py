@@ -167,12 +167,19 @@ def test_a_classifier_appends_the_output_layer_and_gives_init_defaults_to_layers
 
 # -- dtype ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec", ["dense:in_features=6,out_features=4", "batchnorm:num_features=6"])
-def test_a_float64_input_through_a_default_float32_layer_is_computed_in_float64(spec):
-    layer = corenn.create("layer", spec)
+@pytest.mark.parametrize(("kind", "spec"), [("layer", "dense:in_features=6,out_features=4"),
+                                            ("layer", "batchnorm:num_features=6"), ("activation", "prelu")])
+def test_a_float64_input_through_a_default_float32_layer_is_computed_in_float64(kind, spec):
+    from corenn.testing import check_gradient
+
+    element = corenn.create(kind, spec)
     x = np.random.default_rng(0).standard_normal((5, 6))
-    assert layer.forward(x).dtype == np.float64
-    assert layer.backward(np.ones((5, layer.forward(x).shape[1]))).dtype == np.float64
+    run = (lambda: element.forward(x)) if kind == "activation" else (lambda: element.forward(x, training=True))
+    G = np.random.default_rng(1).standard_normal(run().shape)
+    assert run().dtype == np.float64
+    dx = element.backward(G)
+    assert dx.dtype == np.float64
+    check_gradient(lambda: float(np.sum(run() * G)), x, dx, tol=1e-5, where=spec)  # the kit's float64 tolerance
 
 
 # -- regularizers, shuffle, evaluate --------------------------------------------------
