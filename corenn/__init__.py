@@ -30,6 +30,7 @@ _LAZY = {
     "load_model": "corenn.model",
     "compute_loss": "corenn.model",
     "apply_constraints": "corenn.model",
+    "evaluate": "corenn.model",
     "TrainingDiverged": "corenn.trainer",
     "Trainer": "corenn.trainer",
     "History": "corenn.trainer",

@@ -53,9 +53,13 @@ def as_float_array(x: Any, where: str, *, ndim: int | tuple[int, ...] | None = N
 
 
 def as_layer_input(x: Any, layer: str, width: int, dtype: Any, hint: str) -> np.ndarray:
-    """A layer's input ``(N, width)`` as a finite float array of the layer's ``dtype``, or a clear
-    :class:`InvalidInput` naming ``layer``, both shapes and (``hint``) how to make them agree."""
-    arr = as_float_array(x, f"{layer}.forward", ndim=2, dtype=dtype)
+    """A layer's input ``(N, width)`` as a finite float array, or a clear :class:`InvalidInput`
+    naming ``layer``, both shapes and (``hint``) how to make them agree.
+
+    Float input keeps its dtype (outputs keep the input's dtype: a float64 batch through a
+    float32 layer is computed in float64); integer and bool input becomes the layer's ``dtype``.
+    """
+    arr = as_float_array(x, f"{layer}.forward", ndim=2, dtype=dtype if np.asarray(x).dtype.kind in "biu" else None)
     if arr.shape[1] != width:
         raise InvalidInput(f"{layer}: input has shape {arr.shape} but the layer takes (N, {width}); "
                            + hint.format(got=arr.shape[1]))

@@ -1,9 +1,12 @@
 """Models: :class:`Sequential`, :func:`mlp`, saving and loading, and the loss of a model.
 
+    model = corenn.Sequential.from_specs(["dense:out_features=128", "maxout:k=2", "dense:out_features=10"],
+                                         in_features=64, seed=0)
     model = corenn.mlp([64, 100, 10], activation="relu", batchnorm=True, dropout=0.5, seed=0)
-    data_loss, reg_loss = compute_loss(model, loss, X, y, regularizer=l2)   # forward + backward
+    data_loss, reg_loss = compute_loss(model, loss, X, y, regularizer=[l2, max_norm])   # forward + backward
     optimizer.step(model.parameters(), model.gradients())
-    apply_constraints(model, max_norm)
+    apply_constraints(model, [l2, max_norm])
+    evaluate(model, loss, X_test, y_test)     # {"loss": ..., "accuracy": ..., "n": ...}
 
 A Sequential holds layers (``forward(x, training)``) and activations
 (``forward(x)``) and runs them in order. Its parameter and gradient lists are
@@ -24,10 +27,13 @@ from typing import Any
 import numpy as np
 
 from . import files
-from .arrays import as_float_array, resolve_dtype
-from .component import component_name, hyperparameter_values, hyperparameters, spec_of
+from .arrays import as_float_array, as_labels, resolve_dtype
+from .component import NOTHING, component_name, hyperparameter_values, hyperparameters, spec_of
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
-from .registry import create, kind_of
+from .protocols import (ChecksInput, DropsUnits, InvertsWidth, MapsWidth, Regularized, SetsOutputWidth,
+                        SkipsInputGradient, Stochastic, TakesInputWidth, TrustedLoss, declared_input_width)
+from .registry import available, create, get, kind_of
+from .spec import InvalidSpec, format_spec, parse_spec
 
 FORMAT = "corenn.sequential"
 FORMAT_VERSION = 1
@@ -46,13 +52,6 @@ def _element_kind(el: Any, index: int) -> str:
     return "layer" if _takes_keyword(forward, "training") else "activation"
 
 
-def _declared_width(el: Any) -> int | None:
-    """The input width an element declares (dense's in_features, batchnorm's num_features), if any."""
-    for attr in ("in_features", "num_features"):
-        value = getattr(el, attr, None)
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return int(value)
-    return None
 
 
 class Sequential:
@@ -79,18 +78,21 @@ class Sequential:
                 if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
                     g = grads[key] = np.zeros_like(p)
                 self._slots.append((i, key, p, g))
-        self.in_features = _declared_width(self.layers[0])
+        self.in_features = declared_input_width(self.layers[0])
         self.out_features: int | None = None
         self._widths: list[int | None] = [None] * len(self.layers)  # output width of each element
         if self.in_features is not None:
             self._trace(np.zeros((2, self.in_features), self._dtype))
         for el in self.layers:
-            if hasattr(el, "check_input"):
+            if isinstance(el, ChecksInput):
                 el.check_input = False  # the model checks its input once, in forward(); layers need not
-        # training needs no gradient for the data: a first element whose backward takes
-        # input_grad=False (dense) skips computing it
-        self._skip_input_grad = _takes_keyword(self.layers[0].backward, "input_grad")
+        # training needs no gradient for the data: a first element that can skip it (dense) does
+        self._skip_input_grad = isinstance(self.layers[0], SkipsInputGradient) and \
+            bool(self.layers[0].skips_input_gradient)
         self._reg_scratch: dict[tuple[int, str], np.ndarray] = {}
+        # (index, key) of every param a regularizer applies to, found once (the layers never change)
+        self._regularized = [(i, key) for i, el in enumerate(self.layers) if isinstance(el, Regularized)
+                             for key in el.regularized if key in (getattr(el, "params", None) or {})]
         if seed is not None:
             self.reseed(seed)
 
@@ -113,7 +115,7 @@ class Sequential:
         """Run ``x`` through every element in inference mode, naming both layers of any shape mismatch."""
         for i, el in enumerate(self.layers):
             width = x.shape[1]
-            want = _declared_width(el)
+            want = declared_input_width(el)
             if i == 0:
                 where = "the model input"
             else:
@@ -273,23 +275,17 @@ class Sequential:
                 if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -n <= i < n:
                     raise InvalidInput(f"regularized layers: {i!r} is not a layer index of this model (0 to {n - 1})")
                 chosen.add(int(i) % n)
-        out = []
-        for i, el in enumerate(self.layers):
-            if chosen is not None and i not in chosen:
-                continue
-            params = getattr(el, "params", None) or {}
-            out += [(i, key) for key in getattr(el, "regularized", ()) if key in params]
-        return out
+        return [(i, key) for i, key in self._regularized if chosen is None or i in chosen]
 
     def reseed(self, rng_or_seed: Any) -> None:
-        """Give every element with an ``rng`` attribute its own child Generator of ``rng_or_seed``
+        """Give every stochastic element (one with an ``rng``) its own child Generator of ``rng_or_seed``
         (a seed or a Generator), so that a seeded run draws the same dropout masks every time."""
         if isinstance(rng_or_seed, np.random.Generator):
             children = rng_or_seed.spawn(len(self.layers))
         else:
             children = [np.random.default_rng(s) for s in np.random.SeedSequence(rng_or_seed).spawn(len(self.layers))]
         for el, child in zip(self.layers, children):
-            if hasattr(el, "rng"):
+            if isinstance(el, Stochastic):
                 el.rng = child
 
     # -- configuration and files ---------------------------------------------
@@ -350,8 +346,9 @@ class Sequential:
         for i, el in enumerate(self.layers):
             count = sum(int(np.size(p)) for p in (getattr(el, "params", None) or {}).values())
             total += count
-            hp = ", ".join(f"{k}={v!r}" for k, v in hyperparameter_values(el).items()
-                           if k in ("in_features", "out_features", "num_features", "keep_prob"))
+            shown = {getattr(el, attr) for attr in ("input_width_field", "output_width_field", "keep_prob_field")
+                     if isinstance(getattr(el, attr, None), str)}
+            hp = ", ".join(f"{k}={v!r}" for k, v in hyperparameter_values(el).items() if k in shown)
             width = self._widths[i]
             rows.append((str(i), f"{component_name(el)}({hp})" if hp else component_name(el),
                          f"(N, {width if width is not None else '?'})", f"{count:,}"))
@@ -397,14 +394,202 @@ def _fresh_spec(kind: str, spec: Any) -> Any:
     return spec_of(spec)
 
 
-def mlp(sizes: Sequence[int], activation: Any = "relu", weight_init: Any = "he", dropout: float | None = None,
-        batchnorm: bool = False, seed: int | None = 0, dtype: Any = "float32") -> Sequential:
-    """A multilayer perceptron: ``dense -> [batchnorm] -> activation -> [dropout]`` per hidden layer,
-    then a last ``dense`` that gives the scores (no activation).
+def _show_spec(spec: Any) -> str:
+    if isinstance(spec, str):
+        return repr(spec)
+    try:
+        name, params = parse_spec(spec)
+        return repr(format_spec(name, params))
+    except (CorennError, TypeError, ValueError):
+        return repr(spec)
 
-    ``sizes`` = [inputs, hidden..., classes]; ``dropout`` is the keep probability
-    (or None for no dropout); the same ``seed`` gives the same initial weights
-    and dropout masks. Every piece comes from the registry by spec.
+
+def _element_class(spec: Any, where: str) -> tuple[str, type, dict[str, Any]]:
+    """``(kind, class, hyperparameters)`` of a layer or activation spec; a name registered as
+    both is taken as the layer."""
+    try:
+        name, params = parse_spec(spec)
+    except InvalidSpec as exc:
+        raise InvalidSpec(f"{where}: {exc}") from exc
+    for kind in _ELEMENT_KINDS:
+        if name in available(kind):
+            return kind, get(kind, name), dict(params)
+    err = UnknownComponent("layer", name, {*available("layer"), *available("activation")},
+                           what="layer or activation")
+    err.args = (f"{where}: {err.args[0]}",)
+    raise err
+
+
+def _fields_of(cls: type) -> set[str]:
+    return {a.name for a in hyperparameters(cls)}
+
+
+def _output_width(el: Any, kind: str, width: int, where: str) -> int:
+    """The width ``el`` gives for input ``width``: declared (:class:`MapsWidth`) or measured on a tiny batch."""
+    try:
+        if isinstance(el, MapsWidth):
+            out = el.output_width(width)
+        else:
+            x = np.zeros((2, width), dtype=np.float64)
+            y = el.forward(x, training=False) if kind == "layer" else el.forward(x)
+            if getattr(y, "ndim", None) != 2 or y.shape[0] != 2:
+                raise InvalidInput(f"turned a batch of shape (2, {width}) into {getattr(y, 'shape', y)!r}; "
+                                   "it must keep the batch axis")
+            out = y.shape[1]
+    except CorennError as exc:
+        raise InvalidInput(f"{where} cannot take input of width {width}: {exc}") from exc
+    except (ValueError, IndexError, TypeError) as exc:
+        raise InvalidInput(f"{where} cannot take input of width {width} ({type(exc).__name__}: {exc}); "
+                           "make the widths agree") from exc
+    if isinstance(out, bool) or not isinstance(out, (int, np.integer)) or out < 1:
+        raise InvalidInput(f"{where} gives an output width of {out!r} for input width {width}; "
+                           "its output_width() must return a positive integer")
+    return int(out)
+
+
+def _element_seeds(seed: int | None, n: int) -> list[int | None]:
+    """One plain-int seed per position, derived from ``seed`` (so they survive the config)."""
+    if seed is None:
+        return [None] * n
+    return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(n)]
+
+
+def from_specs(specs: Sequence[Any], in_features: int, *, seed: int | None = 0,
+               dtype: Any = "float32", defaults: Mapping[str, Any] | None = None) -> Sequential:
+    """A :class:`Sequential` from a list of layer and activation specs, each input width inferred.
+
+    Element ``i`` takes the width element ``i - 1`` gives (the first takes
+    ``in_features``): a layer that declares :class:`corenn.protocols.TakesInputWidth`
+    gets it in its ``input_width_field`` (dense's ``in_features``), so a list writes
+    only ``"dense:out_features=128"``. The output width is the element's
+    ``output_width(width)`` (:class:`~corenn.protocols.MapsWidth`) or is measured
+    on a batch of two zero rows. An element with a ``dtype`` hyperparameter is built
+    with ``dtype``, one with a ``seed`` hyperparameter not given in its spec gets a
+    plain-int seed derived from ``seed`` (None: fresh draws). ``defaults`` are
+    hyperparameter values for every element that takes them and whose spec leaves
+    them out (e.g. ``{"bias_init": "constant:value=0.01"}``). Errors name the item:
+    ``layers[2] 'maxout:k=3': ...``.
+    """
+    if isinstance(specs, (str, bytes, Mapping)) or not isinstance(specs, Sequence) or not specs:
+        raise InvalidInput(f"Sequential.from_specs: give a non-empty list of layer specs, got {specs!r}")
+    if isinstance(in_features, bool) or not isinstance(in_features, (int, np.integer)) or in_features < 1:
+        raise InvalidHyperparameter("Sequential.from_specs", "in_features", in_features, "must be a positive integer")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InvalidHyperparameter("Sequential.from_specs", "seed", seed, "must be a non-negative integer or None")
+    try:
+        dt = resolve_dtype(dtype).name
+    except InvalidInput as exc:
+        raise InvalidHyperparameter("Sequential.from_specs", "dtype", dtype, "must be 'float32' or 'float64'") from exc
+    seeds = _element_seeds(seed, len(specs))
+    width = int(in_features)
+    elements = []
+    for i, spec in enumerate(specs):
+        where = f"layers[{i}] {_show_spec(spec)}"
+        kind, cls, params = _element_class(spec, where)
+        fields = _fields_of(cls)
+        if isinstance(cls, TakesInputWidth):
+            field = cls.input_width_field
+            given = params.get(field)
+            if given is not None and given != width:
+                before = "the input has" if i == 0 else "the element before gives"
+                raise InvalidInput(f"{where}: {field}={given!r} but {before} width {width}; "
+                                   f"leave {field} out of a layer list (it is inferred)")
+            params[field] = width
+        if "dtype" in fields:
+            params.setdefault("dtype", dt)
+        for key, value in (defaults or {}).items():
+            if key in fields and key not in params:
+                params[key] = copy.deepcopy(value)
+        if "seed" in fields and params.get("seed") is None:
+            params["seed"] = seeds[i]
+        try:
+            el = create(kind, {"name": cls.name, **params})
+        except CorennError as exc:
+            missing = [a.name for a in hyperparameters(cls) if a.default is NOTHING and a.name not in params]
+            if missing and not isinstance(cls, TakesInputWidth):
+                raise InvalidInput(f"{where}: its width cannot be inferred: {cls.name!r} does not declare which "
+                                   f"hyperparameter takes its input width (input_width_field), and "
+                                   f"{', '.join(missing)} is not given ({exc})") from exc
+            raise type(exc)(f"{where}: {exc}") if isinstance(exc, (InvalidInput, InvalidSpec)) else \
+                InvalidInput(f"{where}: {exc}") from exc
+        if kind == "activation":
+            el = _cast_params(el, dt)
+        width = _output_width(el, kind, width, where)
+        elements.append(el)
+    model = Sequential(elements)
+    if model.in_features is None:  # a first element that declares no width (dropout): the list's own
+        model.in_features = int(in_features)
+        model._trace(np.zeros((2, model.in_features), model.dtype))
+    return model
+
+
+def _cast_params(act: Any, dtype: str) -> Any:
+    """An activation's params (and grads) in the model's dtype, for one that takes no ``dtype``."""
+    for store in ("params", "grads"):
+        arrays = getattr(act, store, None) or {}
+        for key, arr in list(arrays.items()):
+            if isinstance(arr, np.ndarray) and arr.dtype != dtype:
+                arrays[key] = arr.astype(dtype)
+    return act
+
+
+Sequential.from_specs = staticmethod(from_specs)
+
+
+def classifier(layers: Sequence[Any], in_features: int, classes: int, *, output: Any = "dense",
+               weight_init: Any = None, bias_init: Any = None, seed: int | None = 0,
+               dtype: Any = "float32") -> Sequential:
+    """``layers`` (specs, widths inferred) followed by an ``output`` layer giving ``classes``
+    scores, built by :meth:`Sequential.from_specs`. ``output`` is a layer that declares its output
+    width field (:class:`~corenn.protocols.SetsOutputWidth`); ``weight_init`` and ``bias_init``
+    (None: the layers' defaults) go to every layer that takes them and whose spec leaves them out."""
+    if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
+        raise InvalidInput(f"layers must be a list of layer specs, got {layers!r}")
+    name, params, cls = _role(output, "output", "layer", SetsOutputWidth, "its output width field")
+    defaults = {k: v for k, v in (("weight_init", weight_init), ("bias_init", bias_init)) if v is not None}
+    specs = [*layers, {"name": name, **params, cls.output_width_field: int(classes)}]
+    return from_specs(specs, in_features, seed=seed, dtype=dtype, defaults=defaults)
+
+
+def _keep_probs(value: Any, n_hidden: int, field: str) -> list[float | None]:
+    """``dropout`` as one keep probability (or None) per hidden layer."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n_hidden
+    if len(values) != n_hidden:
+        raise InvalidHyperparameter("mlp", field, value, f"must be one keep probability or a list of {n_hidden} "
+                                    "(one per hidden layer)")
+    return values  # each checked by the dropout layer's own keep probability rule
+
+
+def _role(spec: Any, role: str, kind: str, protocol: type, what: str) -> tuple[str, dict[str, Any], type]:
+    """The ``(name, params, class)`` of a role's spec, whose class must declare ``protocol``."""
+    try:
+        name, params = parse_spec(_fresh_spec(kind, spec))
+    except InvalidSpec as exc:
+        raise InvalidHyperparameter("mlp", role, spec, str(exc)) from exc
+    cls = get(kind, name)
+    if not isinstance(cls, protocol):
+        raise InvalidHyperparameter("mlp", role, spec, f"{kind} {name!r} does not declare {what} "
+                                    f"({protocol.__name__} in corenn.protocols)")
+    return name, dict(params), cls
+
+
+def mlp(sizes: Sequence[int], activation: Any = "relu", weight_init: Any = "he", dropout: Any = None,
+        batchnorm: bool = False, seed: int | None = 0, dtype: Any = "float32", *, bias_init: Any = None,
+        input_dropout: float | None = None, dense: Any = "dense", norm: Any = "batchnorm",
+        dropout_layer: Any = "dropout") -> Sequential:
+    """A multilayer perceptron: ``[dropout] -> (dense -> [norm] -> activation -> [dropout]) per hidden
+    layer -> dense`` giving the scores (no activation), built by :meth:`Sequential.from_specs`.
+
+    ``sizes`` = [inputs, hidden..., classes]; a hidden width counts the units after
+    the activation, so the dense layer before ``maxout:k=2`` gets 2 x that many.
+    ``dropout`` is the keep probability after each hidden layer (one number, a list
+    with one per hidden layer, or None for none); ``input_dropout`` the keep
+    probability before the first layer. ``weight_init`` and ``bias_init`` are
+    initializer specs for every dense layer (``bias_init=None``: the layer's default).
+    The roles are specs: ``dense`` (a layer that declares its output width field),
+    ``norm`` (used with ``batchnorm=True``) and ``dropout_layer`` (a layer that declares
+    its keep probability field). The same ``seed`` gives the same initial weights and
+    dropout masks.
     """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2 or any(
             isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
@@ -415,40 +600,50 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", weight_init: Any = "he",
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise InvalidHyperparameter("mlp", "seed", seed, "must be a non-negative integer or None")
     try:
-        dt = resolve_dtype(dtype).name
+        resolve_dtype(dtype)
     except InvalidInput as exc:
         raise InvalidHyperparameter("mlp", "dtype", dtype, "must be 'float32' or 'float64'") from exc
-    activation = _fresh_spec("activation", activation)
     sizes = [int(s) for s in sizes]
     n_dense = len(sizes) - 1
-    # one seed per dense and dropout layer, derived from the mlp seed (plain ints, so they survive the config)
-    seeds = [None] * (2 * n_dense) if seed is None else [int(s) for s in np.random.SeedSequence(int(seed))
-                                                           .generate_state(2 * n_dense)]
-    elements: list[Any] = []
-    for j, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        elements.append(create("layer", {"name": "dense", "in_features": fan_in, "out_features": fan_out,
-                                         "weight_init": copy.deepcopy(weight_init), "dtype": dt,
-                                         "seed": seeds[2 * j]}))
-        if j == n_dense - 1:
+    keep = _keep_probs(dropout, n_dense - 1, "dropout")
+    (in_keep,) = _keep_probs(input_dropout, 1, "input_dropout")
+    dense_name, dense_params, dense_cls = _role(dense, "dense", "layer", SetsOutputWidth, "its output width field")
+    out_field = dense_cls.output_width_field
+    dense_params["weight_init"] = copy.deepcopy(weight_init)
+    if bias_init is not None:
+        dense_params["bias_init"] = copy.deepcopy(bias_init)
+    activation = _fresh_spec("activation", activation)
+    act = create("activation", activation)
+    # one seed per dense and dropout layer, derived from the mlp seed (plain ints, so they survive the
+    # config); the first 2 * n_dense are those of earlier versions, so the same seed gives the same weights
+    seeds = _element_seeds(seed, 2 * n_dense + 1)
+    norm_spec = None
+    if batchnorm:
+        norm_name, norm_params, _ = _role(norm, "norm", "layer", TakesInputWidth, "its input width field")
+        norm_spec = {"name": norm_name, **norm_params}
+    specs: list[Any] = []
+    if in_keep is not None:
+        specs.append(_dropout_spec(dropout_layer, in_keep, seeds[2 * n_dense]))
+    for j, units in enumerate(sizes[1:]):
+        last = j == n_dense - 1
+        width = units if last or not isinstance(act, InvertsWidth) else act.input_width_for(units)
+        specs.append({"name": dense_name, **copy.deepcopy(dense_params), out_field: width, "seed": seeds[2 * j]})
+        if last:
             break
-        if batchnorm:
-            elements.append(create("layer", {"name": "batchnorm", "num_features": fan_out, "dtype": dt}))
-        elements.append(_activation(activation, dt))
-        if dropout is not None:
-            elements.append(create("layer", {"name": "dropout", "keep_prob": dropout, "seed": seeds[2 * j + 1]}))
-    return Sequential(elements)
+        if norm_spec is not None:
+            specs.append(copy.deepcopy(norm_spec))
+        specs.append(activation)
+        if keep[j] is not None:
+            specs.append(_dropout_spec(dropout_layer, keep[j], seeds[2 * j + 1]))
+    return from_specs(specs, sizes[0], seed=seed, dtype=dtype)
 
 
-def _activation(spec: Any, dtype: str) -> Any:
-    act = create("activation", spec)
-    if any(a.name == "dtype" for a in hyperparameters(act)) and getattr(act, "dtype", None) != dtype:
-        act = create("activation", spec, dtype=dtype)
-    for store in ("params", "grads"):  # an activation with params but no dtype: cast them to the model's
-        arrays = getattr(act, store, None) or {}
-        for key, arr in list(arrays.items()):
-            if isinstance(arr, np.ndarray) and arr.dtype != dtype:
-                arrays[key] = arr.astype(dtype)
-    return act
+def _dropout_spec(spec: Any, keep_prob: float, seed: int | None) -> dict[str, Any]:
+    name, params, cls = _role(spec, "dropout_layer", "layer", DropsUnits, "its keep probability field")
+    out = {"name": name, **params, cls.keep_prob_field: keep_prob}
+    if "seed" in _fields_of(cls):
+        out["seed"] = seed
+    return out
 
 
 def _takes_keyword(method: Any, name: str) -> bool:
@@ -470,24 +665,48 @@ def _accepts_out(regularizer: Any) -> bool:
     return _ACCEPTS_OUT[cls]
 
 
+_NOT_INSTANCES = (str, Mapping, int, float, bytes, type, list, tuple, set)
+
+
+def as_regularizers(regularizer: Any) -> list[Any]:
+    """None, one regularizer (spec or instance) or a list of them, as a list of instances."""
+    if regularizer is None:
+        return []
+    if type(regularizer) is list and not any(r is None or isinstance(r, _NOT_INSTANCES) for r in regularizer):
+        return regularizer  # instances already (the trainer's list, every step)
+    items = list(regularizer) if isinstance(regularizer, (list, tuple)) else [regularizer]
+    out = []
+    for i, spec in enumerate(items):
+        try:
+            out.append(create("regularizer", spec))
+        except CorennError as exc:
+            if len(items) == 1:
+                raise
+            exc.args = (f"regularizer[{i}] {_show_spec(spec)}: {exc.args[0] if exc.args else exc}",)
+            raise
+    return out
+
+
 def compute_loss(model: Sequential, loss: Any, X: Any, y: Any, *, regularizer: Any = None,
                  regularized_layers: Iterable[int] | None = None, training: bool = True,
                  backward: bool = True) -> tuple[float, float]:
     """``(data_loss, regularization_loss)`` of ``model`` on a batch; with ``backward`` also the gradients.
 
-    Forward, ``loss.forward(scores, y)``, and the regularizer's penalty summed over
+    Forward, ``loss.forward(scores, y)``, and the regularizers' penalties summed over
     ``model.regularized_parameters(regularized_layers)`` (the weights of every
-    dense layer when None). With ``backward=True`` it backpropagates
-    ``loss.backward()`` and adds the regularizer's gradient into those weights'
+    dense layer when None). ``regularizer`` is one regularizer or a list (penalties
+    and gradients add up). With ``backward=True`` it backpropagates
+    ``loss.backward()`` and adds the regularizers' gradients into those weights'
     gradients, in place. The loss to report (and minimize) is the sum of both.
     """
+    regularizers = as_regularizers(regularizer)
     scores = model.forward(X, training=training)
     data_loss = float(loss.forward(scores, y))
-    slots = model.regularized_parameters(regularized_layers) if regularizer is not None else []
-    reg_loss = _penalty(model, regularizer, slots)
+    slots = model.regularized_parameters(regularized_layers) if regularizers else []
+    reg_loss = _penalty(model, regularizers, slots)
     if backward:
         model.backward(loss.backward())
-        _add_penalty_gradients(model, regularizer, slots)
+        _add_penalty_gradients(model, regularizers, slots)
     return data_loss, reg_loss
 
 
@@ -499,18 +718,19 @@ class BatchLoss:
     trainer need not repeat every step: the regularized weights are looked up
     once, and with ``trusted=True`` (for batches of data the caller has checked
     once: X finite, 2-d, of the model's dtype and width; y int64 labels of its
-    length in ``[0, classes)``) the model skips its input checks, a loss with
-    ``forward_trusted`` skips its label checks, and the gradient with respect
-    to X, which training never uses, is not computed where the first layer can
-    skip it. Non-finite scores then show up as a non-finite loss.
+    length in ``[0, classes)``) the model skips its input checks, a
+    :class:`~corenn.protocols.TrustedLoss` skips its label checks, and the gradient
+    with respect to X, which training never uses, is not computed where the first
+    layer can skip it. Non-finite scores then show up as a non-finite loss.
     """
 
     def __init__(self, model: Any, loss: Any, regularizer: Any = None,
                  regularized_layers: Iterable[int] | None = None):
-        self.model, self.loss, self.regularizer = model, loss, regularizer
-        self.slots = model.regularized_parameters(regularized_layers) if regularizer is not None else []
+        self.model, self.loss = model, loss
+        self.regularizers = as_regularizers(regularizer)
+        self.slots = model.regularized_parameters(regularized_layers) if self.regularizers else []
         self._sequential = isinstance(model, Sequential)
-        self._forward_trusted = getattr(loss, "forward_trusted", None)
+        self._forward_trusted = loss.forward_trusted if isinstance(loss, TrustedLoss) else None
 
     def __call__(self, X: Any, y: Any, trusted: bool = False) -> tuple[float, float]:
         model, loss = self.model, self.loss
@@ -523,42 +743,64 @@ class BatchLoss:
             data_loss = float(self._forward_trusted(scores, y))
         else:
             data_loss = float(loss.forward(scores, y))
-        reg_loss = _penalty(model, self.regularizer, self.slots) if self.slots else 0.0
+        reg_loss = _penalty(model, self.regularizers, self.slots) if self.slots else 0.0
         if self._sequential:
             model._backward(model._as_gradient(loss.backward()), not fast)
         else:
             model.backward(loss.backward())
         if self.slots:
-            _add_penalty_gradients(model, self.regularizer, self.slots)
+            _add_penalty_gradients(model, self.regularizers, self.slots)
         return data_loss, reg_loss
 
 
-def _penalty(model: Sequential, regularizer: Any, slots: list[tuple[int, str]]) -> float:
+def _penalty(model: Sequential, regularizers: list[Any], slots: list[tuple[int, str]]) -> float:
     reg_loss = 0.0
-    for i, key in slots:
-        reg_loss += float(regularizer.penalty(model.layers[i].params[key]))
+    for regularizer in regularizers:
+        for i, key in slots:
+            reg_loss += float(regularizer.penalty(model.layers[i].params[key]))
     return reg_loss
 
 
-def _add_penalty_gradients(model: Sequential, regularizer: Any, slots: list[tuple[int, str]]) -> None:
-    with_out = bool(slots) and _accepts_out(regularizer)
-    for i, key in slots:
-        layer = model.layers[i]
-        if with_out:
-            scratch = model._reg_scratch.get((i, key))
-            if scratch is None:
-                scratch = model._reg_scratch[(i, key)] = np.empty_like(layer.params[key])
-            layer.grads[key] += regularizer.gradient(layer.params[key], out=scratch)
-        else:
-            layer.grads[key] += regularizer.gradient(layer.params[key])
+def _add_penalty_gradients(model: Sequential, regularizers: list[Any], slots: list[tuple[int, str]]) -> None:
+    for regularizer in regularizers:
+        with_out = bool(slots) and _accepts_out(regularizer)
+        for i, key in slots:
+            layer = model.layers[i]
+            if with_out:
+                scratch = model._reg_scratch.get((i, key))
+                if scratch is None:
+                    scratch = model._reg_scratch[(i, key)] = np.empty_like(layer.params[key])
+                layer.grads[key] += regularizer.gradient(layer.params[key], out=scratch)
+            else:
+                layer.grads[key] += regularizer.gradient(layer.params[key])
 
 
 def apply_constraints(model: Sequential, regularizer: Any, regularized_layers: Iterable[int] | None = None) -> None:
-    """``regularizer.constrain(w)`` on every regularized weight, in place (call it after each optimizer step)."""
-    if regularizer is None:
+    """``constrain(w)`` of each regularizer, in the order given, on every regularized weight, in place
+    (call it after each optimizer step); ``regularizer`` is one regularizer, a list or None."""
+    regularizers = as_regularizers(regularizer)
+    if not regularizers:
         return
-    for i, key in model.regularized_parameters(regularized_layers):
-        regularizer.constrain(model.layers[i].params[key])
+    slots = model.regularized_parameters(regularized_layers)
+    for regularizer in regularizers:
+        for i, key in slots:
+            regularizer.constrain(model.layers[i].params[key])
 
 
-__all__ = ["Sequential", "mlp", "load_model", "compute_loss", "apply_constraints"]
+def evaluate(model: Any, loss: Any, X: Any, y: Any, batch_size: int = 1024, *, where: str = "evaluate") -> dict:
+    """Mean data loss and accuracy of ``model`` in inference mode, in batches of ``batch_size``:
+    ``{"loss": ..., "accuracy": ..., "n": N}``. ``loss`` is a spec or an instance; no optimizer
+    is needed (``Trainer.evaluate`` and ``corenn evaluate`` both call this)."""
+    loss = create("loss", loss)
+    X = as_float_array(X, f"{where} X", ndim=2, dtype=model.dtype)
+    y = as_labels(y, f"{where} y", n=X.shape[0])
+    total, correct = 0.0, 0
+    for i in range(0, X.shape[0], batch_size):
+        scores = model.forward(X[i:i + batch_size], training=False)
+        total += loss.forward(scores, y[i:i + batch_size]) * len(scores)
+        correct += int(np.sum(np.argmax(scores, axis=1) == y[i:i + batch_size]))
+    return {"loss": total / X.shape[0], "accuracy": correct / X.shape[0], "n": int(X.shape[0])}
+
+
+__all__ = ["Sequential", "mlp", "classifier", "load_model", "compute_loss", "apply_constraints", "evaluate",
+           "from_specs"]

@@ -1,15 +1,18 @@
-"""The protocols of the nine component kinds: what every component of a kind provides.
+"""The protocols of the nine component kinds, and the optional capabilities a component may declare.
 
 They are ``typing.Protocol`` classes, checkable at run time with
 ``isinstance(obj, corenn.protocols.Activation)``. Shapes: a batch is
 ``(N, features)``; weight matrices are ``(fan_in, fan_out)``. float32 and
 float64 both work and outputs keep the input's dtype.
+
+Optional capabilities (``TakesInputWidth``, ``Stochastic``, ``Regularized``, ...)
+are small protocols of their own, below the kinds; docs/plugin-guide.md lists them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -145,3 +148,119 @@ class ObservesMetrics(Protocol):
     def observe(self, epoch: int, logs: Mapping[str, Any]) -> None: ...
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+# -- optional capabilities -------------------------------------------------------
+# A component declares one of these by having its members; the core and the
+# conformance kit test for them with ``isinstance`` (class-level declarations
+# also work on the class itself: ``isinstance(Dense, TakesInputWidth)``).
+
+
+@runtime_checkable
+class TakesInputWidth(Protocol):
+    """A layer built for one input width: the hyperparameter named ``input_width_field``
+    receives it (dense: ``"in_features"``, batchnorm: ``"num_features"``).
+
+    ``Sequential.from_specs`` and ``mlp`` fill it in from the width of the element
+    before, so in a layer list such a layer is written without it.
+    """
+
+    input_width_field: ClassVar[str]
+
+
+@runtime_checkable
+class SetsOutputWidth(Protocol):
+    """A layer whose output width is a hyperparameter, named by ``output_width_field``
+    (dense: ``"out_features"``); ``mlp`` sets it to each hidden width."""
+
+    output_width_field: ClassVar[str]
+
+
+@runtime_checkable
+class MapsWidth(Protocol):
+    """An element that says its output width for an input width without running:
+    dense gives ``out_features``, maxout ``D / k``, dropout and batchnorm ``D``.
+    An element without it is measured by a forward pass of a tiny batch."""
+
+    def output_width(self, input_width: int) -> int: ...
+
+
+@runtime_checkable
+class InvertsWidth(Protocol):
+    """An element that gives the input width it needs for an output width
+    (maxout: ``k * D``), so that ``mlp`` widens the layer before it."""
+
+    def input_width_for(self, output_width: int) -> int: ...
+
+
+@runtime_checkable
+class DropsUnits(Protocol):
+    """A layer that drops units at training; ``keep_prob_field`` names its keep
+    probability hyperparameter (dropout: ``"keep_prob"``), which ``mlp`` sets."""
+
+    keep_prob_field: ClassVar[str]
+
+
+@runtime_checkable
+class Stochastic(Protocol):
+    """An element that draws random numbers from its attribute ``rng`` (a
+    ``numpy.random.Generator``); ``Sequential.reseed`` and the trainer replace it
+    with a generator derived from their seed, and checkpoints save its state."""
+
+    rng: np.random.Generator
+
+
+@runtime_checkable
+class Regularized(Protocol):
+    """A layer whose params named in ``regularized`` get the regularizers' penalty and
+    constraints (dense: ``("W",)``, the weights, not the bias)."""
+
+    regularized: ClassVar[tuple[str, ...]]
+
+
+@runtime_checkable
+class ChecksInput(Protocol):
+    """A layer that validates its input while ``check_input`` is True; ``Sequential``
+    sets it to False because the model checks its input once."""
+
+    check_input: bool
+
+
+@runtime_checkable
+class SkipsInputGradient(Protocol):
+    """A layer whose ``backward(dy, input_grad=False)`` fills ``grads`` but skips dx
+    (returns None); ``Sequential`` asks that of its first layer during training,
+    whose input gradient nobody uses. Declared by ``skips_input_gradient = True``."""
+
+    skips_input_gradient: ClassVar[bool]
+
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None: ...
+
+
+@runtime_checkable
+class TrustedLoss(Protocol):
+    """A loss with ``forward_trusted(scores, y)``: the value of ``forward`` without the
+    input checks, which the trainer calls on batches of data it checked once."""
+
+    def forward_trusted(self, scores: np.ndarray, y: np.ndarray) -> float: ...
+
+
+@runtime_checkable
+class NeedsClosure(Protocol):
+    """An optimizer that needs ``closure`` in ``step`` (lbfgs); it is given the
+    full batch. Declared by ``needs_closure = True``."""
+
+    needs_closure: ClassVar[bool]
+
+
+CAPABILITIES = (TakesInputWidth, SetsOutputWidth, MapsWidth, InvertsWidth, DropsUnits, Stochastic, Regularized,
+                ChecksInput, SkipsInputGradient, TrustedLoss, NeedsClosure)
+
+
+def declared_input_width(element: Any) -> int | None:
+    """The input width an element (instance) was built for, where it declares one."""
+    if isinstance(element, TakesInputWidth) and not isinstance(element, type):
+        value = getattr(element, element.input_width_field, None)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return int(value)
+    return None

@@ -36,10 +36,15 @@ class InvalidConfig(CorennError, ValueError):
     """A config file or option that cannot be used."""
 
 
-def _doc(text: str, default: Any, **kw: Any) -> Any:
+def _doc(text: str, default: Any, option: str = "spec", flag: str | None = None, **kw: Any) -> Any:
+    """A RunConfig field: its doc line, default, and how its command-line option reads (``option``):
+    ``"spec"`` one text, ``"specs"`` repeatable, ``"numbers"`` comma-separated numbers,
+    ``"flag"`` --x/--no-x, ``"int"`` / ``"float"`` one number; ``flag`` the option's name when it is not
+    ``--<field-with-dashes>``."""
+    metadata = {"doc": text, "option": option, "flag": flag}
     if isinstance(default, list):
-        return attrs.field(factory=lambda d=default: list(d), metadata={"doc": text}, **kw)
-    return attrs.field(default=default, metadata={"doc": text}, **kw)
+        return attrs.field(factory=lambda d=default: list(d), metadata=metadata, **kw)
+    return attrs.field(default=default, metadata=metadata, **kw)
 
 
 @attrs.define(kw_only=True)
@@ -47,26 +52,36 @@ class RunConfig:
     """Every choice of a training run. Component values are specs: ``"adam:lr=1e-3"`` or mappings."""
 
     dataset: Any = _doc("dataset spec", "digits")
-    preprocess: list = _doc("preprocessor specs, fitted on the training split only, applied in order",
-                            ["mean_subtraction"])
-    hidden: list = _doc("hidden layer widths of the MLP", [128, 64])
+    preprocess: list = _doc("preprocessor specs, fitted on the training split only, applied in order "
+                            "(none or an empty list: no preprocessing)", ["mean_subtraction"], "specs")
+    layers: list = _doc("the model as a list of layer and activation specs, each input width inferred "
+                        "(e.g. dense:out_features=128, maxout:k=2, dropout:keep_prob=0.5); the output dense "
+                        "layer to the dataset's classes is appended for you; replaces hidden, activation, "
+                        "batchnorm, dropout and input_dropout", [], "specs", flag="--layer")
+    hidden: list = _doc("hidden layer widths of the MLP (units after the activation)", [128, 64], "numbers")
     activation: Any = _doc("activation spec", "relu")
-    init: Any = _doc("weight initializer spec", "he")
-    dropout: float | None = _doc("dropout keep probability after each hidden layer (none: no dropout)", None)
-    batchnorm: bool = _doc("batch normalization after each hidden dense layer", False)
+    init: Any = _doc("weight initializer spec of the dense layers", "he")
+    bias_init: Any = _doc("bias initializer spec of the dense layers (none: the layer's default, zeros)", None)
+    input_dropout: float | None = _doc("dropout keep probability before the first layer (none: no dropout)",
+                                       None, "float")
+    dropout: Any = _doc("dropout keep probability after each hidden layer, or one per hidden layer "
+                        "(e.g. 0.5,0.6; none: no dropout)", None, "numbers")
+    batchnorm: bool = _doc("batch normalization after each hidden dense layer", False, "flag")
     dtype: str = _doc("float32 or float64", "float32")
     loss: Any = _doc("loss spec", "softmax_cross_entropy")
     optimizer: Any = _doc("optimizer spec (adam's own lr is 0.001)", "adam")
     schedule: Any = _doc("learning-rate schedule spec: shorthand for the optimizer's lr (an lr given in "
                          "both is an error)", None)
     schedule_unit: str = _doc("what t counts in a schedule that names no unit: epoch or step", "epoch")
-    regularizer: Any = _doc("regularizer spec, applied to dense weights", None)
-    epochs: int = _doc("number of epochs", 30)
-    batch_size: int = _doc("minibatch size", 64)
-    seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0)
-    callbacks: list = _doc("callback specs", [])
+    regularizer: Any = _doc("regularizer spec, or several (penalties add up, constraints apply in order), "
+                            "applied to dense weights", None, "specs")
+    epochs: int = _doc("number of epochs", 30, "int")
+    batch_size: int = _doc("minibatch size", 64, "int")
+    shuffle: bool = _doc("shuffle the training set every epoch (off: batches in dataset order)", True, "flag")
+    seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0, "int")
+    callbacks: list = _doc("callback specs", [], "specs")
     default_callbacks: bool = _doc("also run the callbacks that plugins switch on by default "
-                                   "(such as the training doctor and the figures)", True)
+                                   "(such as the training doctor and the figures)", True, "flag")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "config") -> RunConfig:
@@ -96,14 +111,39 @@ class RunConfig:
                 raise bad(key, "must be a non-negative integer" if key != "batch_size" else "must be a positive integer")
         if not isinstance(self.hidden, list) or not all(_is_int(h) and h > 0 for h in self.hidden):
             raise bad("hidden", "must be a list of positive integers")
-        if self.dropout is not None and not (_is_number(self.dropout) and 0 < self.dropout <= 1):
-            raise bad("dropout", "must be a keep probability in (0, 1]")
+        if isinstance(self.dropout, list):  # "none" (as TOML writes None in a list): no dropout after that layer
+            self.dropout = [None if p == "none" else p for p in self.dropout]
+        keeps = self.dropout if isinstance(self.dropout, list) else [self.dropout]
+        if not keeps or not all(p is None or (_is_number(p) and 0 < p <= 1) for p in keeps):
+            raise bad("dropout", "must be a keep probability in (0, 1], or a list of them (one per hidden layer)")
+        if isinstance(self.dropout, list) and len(self.dropout) != len(self.hidden) and not self.layers:
+            raise bad("dropout", f"gives {len(self.dropout)} keep probabilities for {len(self.hidden)} hidden "
+                                 "layers; give one, or one per hidden layer")
+        if self.input_dropout is not None and not (_is_number(self.input_dropout) and 0 < self.input_dropout <= 1):
+            raise bad("input_dropout", "must be a keep probability in (0, 1]")
+        if not isinstance(self.shuffle, bool):
+            raise bad("shuffle", "must be true or false")
+        if isinstance(self.layers, (str, Mapping)):
+            self.layers = [self.layers]
+        if not isinstance(self.layers, list):
+            raise bad("layers", "must be a list of layer specs")
+        if self.layers:
+            for key in ("dropout", "input_dropout"):
+                if getattr(self, key) is not None:
+                    raise bad(key, "is not used with layers; write dropout as a layer in the list "
+                                   "(e.g. dropout:keep_prob=0.5)")
+            if self.batchnorm:
+                raise bad("batchnorm", "is not used with layers; write the normalization as a layer in the list")
+        if isinstance(self.regularizer, list) and not self.regularizer:
+            self.regularizer = None
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "must be float32 or float64")
         if self.schedule_unit not in ("epoch", "step"):
             raise bad("schedule_unit", "must be epoch or step")
         if isinstance(self.preprocess, (str, Mapping)):
             self.preprocess = [self.preprocess]
+        if self.preprocess in (["none"], [None]):  # "none" (or an empty list): no preprocessing
+            self.preprocess = []
         if isinstance(self.callbacks, (str, Mapping)):
             self.callbacks = [self.callbacks]
 
@@ -119,6 +159,11 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
 
+def option_name(a: attrs.Attribute) -> str:
+    """The command-line option of a RunConfig field: ``--<field-with-dashes>`` unless it names its own."""
+    return a.metadata.get("flag") or "--" + a.name.replace("_", "-")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -132,7 +177,7 @@ def config_reference() -> str:
     rows = ["| key | option | default | meaning |", "|---|---|---|---|"]
     for a in attrs.fields(RunConfig):
         default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
-        option = "--init" if a.name == "init" else "--" + a.name.replace("_", "-")
+        option = option_name(a)
         rows.append(f"| `{a.name}` | `{option}` | `{_toml_value(default) if default is not None else '(none)'}` "
                     f"| {a.metadata['doc']} |")
     return "\n".join(rows) + "\n"
@@ -148,7 +193,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string is a valid TOML basic string
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join('"none"' if v is None else _toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
     raise InvalidConfig(f"cannot write {value!r} to TOML")
@@ -166,26 +211,51 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def wanted_components(cfg: RunConfig) -> list[tuple[str, Any]]:
-    """(kind, spec) of every component the run builds: data, preprocessing, the MLP's layers,
-    loss, optimizer, schedule, regularizer and callbacks."""
+    """(kind, spec) of every component the run builds: data, preprocessing, the model's layers
+    (``layers``, or the roles :func:`corenn.mlp` fills with its defaults), loss, optimizer,
+    schedule, regularizers and callbacks."""
+    import inspect
+
+    from .model import classifier, mlp
+    from .registry import registry
+
+    def element(spec: Any) -> tuple[str, Any]:  # a layer-list item may be a layer or an activation
+        name = spec.get("name") if isinstance(spec, Mapping) else str(spec).split(":")[0]
+        return ("activation" if ("activation", name) in registry().entries else "layer", spec)
+
+    roles = {**{n: p.default for n, p in inspect.signature(mlp).parameters.items()},
+             **{n: p.default for n, p in inspect.signature(classifier).parameters.items()}}
     wanted: list[tuple[str, Any]] = [("dataset", cfg.dataset), *(("preprocessor", p) for p in cfg.preprocess),
-                                     ("layer", {"name": "dense", "weight_init": cfg.init}), ("initializer", cfg.init)]
-    if cfg.hidden:
-        wanted.append(("activation", cfg.activation))
-        wanted += [("layer", "batchnorm")] if cfg.batchnorm else []
-        wanted += [("layer", "dropout")] if cfg.dropout is not None else []
+                                     ("initializer", cfg.init)]
+    wanted += [("initializer", cfg.bias_init)] if cfg.bias_init is not None else []
+    if cfg.layers:
+        wanted += [element(spec) for spec in cfg.layers] + [("layer", roles["output"])]
+    else:
+        wanted.append(("layer", roles["dense"]))
+        if cfg.hidden:
+            wanted.append(("activation", cfg.activation))
+            wanted += [("layer", roles["norm"])] if cfg.batchnorm else []
+        dropout = cfg.dropout if isinstance(cfg.dropout, list) else [cfg.dropout]
+        if cfg.input_dropout is not None or any(isinstance(d, (int, float)) and not isinstance(d, bool) for d in dropout):
+            wanted.append(("layer", roles["dropout_layer"]))
     wanted += [("loss", cfg.loss), ("optimizer", cfg.optimizer)]
-    wanted += [(kind, getattr(cfg, kind)) for kind in ("schedule", "regularizer") if getattr(cfg, kind) is not None]
+    wanted += [("schedule", cfg.schedule)] if cfg.schedule is not None else []
+    regularizers = cfg.regularizer if isinstance(cfg.regularizer, list) else [cfg.regularizer]
+    wanted += [("regularizer", r) for r in regularizers if r is not None]
     return wanted + [("callback", c) for c in cfg.callbacks]
 
 
 def check_installed(cfg: RunConfig, what: str = "this run") -> None:
     """Raise one MissingComponents error naming every component the run needs that is not
-    installed, and the distributions to install, before anything is built."""
+    installed, and the distributions to install, before anything is built (when any of them is one of
+    ours: a name no distribution provides is left to the builder's error)."""
+    from .distributions import providers
     from .needs import missing_components, missing_components_error
 
     missing = missing_components(wanted_components(cfg))
-    if missing:
+    # names no distribution of ours provides (typos) are left to the builders, whose errors name
+    # the item (layers[2], regularizer[1]) and the closest installed name
+    if any(providers(kind, name) for kind, name in missing):
         raise missing_components_error(what, missing)
 
 
@@ -198,10 +268,16 @@ def load_data(cfg: RunConfig):
 
 
 def build_model(cfg: RunConfig, num_features: int, num_classes: int):
-    from .model import mlp
+    """``cfg.layers`` plus an output layer to the classes (:func:`corenn.model.classifier`), or else
+    the :func:`corenn.mlp` that ``hidden``, ``activation`` and the rest describe."""
+    from .model import classifier, mlp
 
+    if cfg.layers:
+        return classifier(cfg.layers, num_features, num_classes, weight_init=cfg.init, bias_init=cfg.bias_init,
+                          seed=cfg.seed, dtype=cfg.dtype)
     return mlp([num_features, *cfg.hidden, num_classes], activation=cfg.activation, weight_init=cfg.init,
-               dropout=cfg.dropout, batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
+               bias_init=cfg.bias_init, input_dropout=cfg.input_dropout, dropout=cfg.dropout,
+               batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
 
 
 def default_callbacks() -> list[Any]:
@@ -221,7 +297,7 @@ def build_trainer(cfg: RunConfig, model: Any, *, checkpoint: Path | None = None,
     if cfg.default_callbacks:
         chosen += [c for c in default_callbacks() if c.name not in names]
     return Trainer(model, loss=cfg.loss, optimizer=cfg.optimizer, regularizer=cfg.regularizer,
-                   batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,
+                   batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed, shuffle=cfg.shuffle,
                    callbacks=[*chosen, *callbacks], schedule=cfg.schedule,
                    schedule_unit=cfg.schedule_unit, checkpoint=checkpoint)
 

@@ -29,7 +29,8 @@ from .arrays import as_float_array, as_labels
 from .component import hyperparameters, spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import load_arrays, save_arrays
-from .model import BatchLoss, apply_constraints
+from .model import BatchLoss, apply_constraints, as_regularizers, evaluate
+from .protocols import NeedsClosure, Stochastic
 from .registry import create
 
 CHECKPOINT_VERSION = 1
@@ -106,7 +107,9 @@ class Trainer:
     """Trains a model by minibatch gradient descent (or full batch, for closure optimizers).
 
     ``loss``, ``optimizer``, ``regularizer``, ``schedule`` and ``callbacks`` are
-    specs (names, ``"name:k=v"`` strings, mappings) or instances. ``schedule`` is
+    specs (names, ``"name:k=v"`` strings, mappings) or instances; ``regularizer``
+    may be a list (penalties and gradients add up, constraints apply in the order
+    given). ``shuffle=False`` takes the batches in dataset order. ``schedule`` is
     shorthand for the optimizer's ``lr`` (:func:`corenn.optim.with_schedule`); a
     schedule spec that names no ``unit`` counts ``schedule_unit`` ("epoch" or
     "step"). Every schedule-valued hyperparameter of the optimizer is read in its
@@ -122,7 +125,7 @@ class Trainer:
                  regularizer: Any = None, batch_size: int = 64, epochs: int = 20, seed: int = 0,
                  callbacks: Iterable[Any] = (), *, schedule: Any = None, schedule_unit: str = "epoch",
                  regularized_layers: Sequence[int] | None = None, checkpoint: str | Path | None = None,
-                 ratio_every: int = 10, train_eval_size: int = 2000):
+                 ratio_every: int = 10, train_eval_size: int = 2000, shuffle: bool = True):
         for field, value, least in (("batch_size", batch_size, 1), ("epochs", epochs, 0), ("seed", seed, 0),
                                     ("ratio_every", ratio_every, 0)):
             if field == "seed" and value is None:
@@ -132,6 +135,8 @@ class Trainer:
                                             + (" or None" if field == "seed" else ""))
         if schedule_unit not in ("epoch", "step"):
             raise InvalidHyperparameter("Trainer", "schedule_unit", schedule_unit, "must be 'epoch' or 'step'")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise InvalidHyperparameter("Trainer", "shuffle", shuffle, "must be True or False")
         self.model = model
         self.loss = create("loss", loss)
         if schedule is not None:
@@ -139,7 +144,11 @@ class Trainer:
 
             optimizer = with_schedule(optimizer, schedule, schedule_unit)
         self.optimizer = create("optimizer", optimizer)
-        self.regularizer = None if regularizer is None else create("regularizer", regularizer)
+        self.regularizers = as_regularizers(regularizer)
+        # one instance stays one (as given); a list stays a list
+        self.regularizer = self.regularizers if isinstance(regularizer, (list, tuple)) else \
+            (self.regularizers[0] if self.regularizers else None)
+        self.shuffle = bool(shuffle)
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
         self.callbacks = [_as_callback(c) for c in callbacks]
         self.regularized_layers = regularized_layers
@@ -152,7 +161,7 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.steps_per_epoch = 0
-        self.full_batch = bool(getattr(self.optimizer, "needs_closure", False))  # e.g. lbfgs: full batch
+        self.full_batch = isinstance(self.optimizer, NeedsClosure) and bool(self.optimizer.needs_closure)
         self.rng = np.random.default_rng(seed)
         model.reseed(self.rng.spawn(1)[0])
         self._params = model.parameters()
@@ -183,7 +192,7 @@ class Trainer:
         ybuf = np.empty(bs, dtype=np.int64)
         eval_idx = self._train_eval_indices(n)
 
-        batch_loss = BatchLoss(self.model, self.loss, self.regularizer, self.regularized_layers)
+        batch_loss = BatchLoss(self.model, self.loss, self.regularizers, self.regularized_layers)
         trusted = classes is not None  # X and y are checked, labels against the number of classes
 
         def objective(Xb, yb):
@@ -216,7 +225,8 @@ class Trainer:
                     self._full_batch_step(X, y, objective)
                 else:
                     if self._position is None:
-                        self._position = (self.rng.permutation(n), 0)
+                        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+                        self._position = (order, 0)
                     perm, start_batch = self._position
                     for b in range(start_batch, steps_per_epoch):
                         idx = perm[b * bs:(b + 1) * bs]
@@ -266,8 +276,8 @@ class Trainer:
         if measure:
             self._snapshot()
         self.optimizer.step(self._params, self._grads)
-        if self.regularizer is not None:
-            apply_constraints(self.model, self.regularizer, self.regularized_layers)
+        if self.regularizers:
+            apply_constraints(self.model, self.regularizers, self.regularized_layers)
         if measure:
             self._record_ratios()
         return data_loss, reg_loss, lr
@@ -283,8 +293,8 @@ class Trainer:
         lr = self.current_lr()
         self._snapshot()
         self.optimizer.step(self._params, self._grads, closure=closure)
-        if self.regularizer is not None:
-            apply_constraints(self.model, self.regularizer, self.regularized_layers)
+        if self.regularizers:
+            apply_constraints(self.model, self.regularizers, self.regularized_layers)
         self._record_ratios()
         data_loss, reg_loss = objective(X, y)
         self._check_finite(data_loss + reg_loss)
@@ -368,15 +378,9 @@ class Trainer:
         return float(np.mean(self.model.predict(X) == y))
 
     def evaluate(self, X: Any, y: Any, batch_size: int = 1024) -> dict:
-        """Data loss and accuracy in inference mode: ``{"loss": ..., "accuracy": ..., "n": N}``."""
-        X = as_float_array(X, "Trainer.evaluate X", ndim=2, dtype=self.model.dtype)
-        y = as_labels(y, "Trainer.evaluate y", n=X.shape[0])
-        total, correct = 0.0, 0
-        for i in range(0, X.shape[0], batch_size):
-            scores = self.model.forward(X[i:i + batch_size], training=False)
-            total += self.loss.forward(scores, y[i:i + batch_size]) * len(scores)
-            correct += int(np.sum(np.argmax(scores, axis=1) == y[i:i + batch_size]))
-        return {"loss": total / X.shape[0], "accuracy": correct / X.shape[0], "n": int(X.shape[0])}
+        """Data loss and accuracy in inference mode: ``{"loss": ..., "accuracy": ..., "n": N}``
+        (:func:`corenn.model.evaluate` with this trainer's model and loss)."""
+        return evaluate(self.model, self.loss, X, y, batch_size, where="Trainer.evaluate")
 
     # -- checkpoints ----------------------------------------------------------
     def save_checkpoint(self, path: str | Path) -> Path:
@@ -459,7 +463,7 @@ class Trainer:
 
 def rng_states(model: Any) -> list:
     """The bit-generator state of every stochastic element of a model (None for the others)."""
-    return [el.rng.bit_generator.state if hasattr(el, "rng") else None for el in model.layers]
+    return [el.rng.bit_generator.state if isinstance(el, Stochastic) else None for el in model.layers]
 
 
 def set_rng_states(model: Any, states: list) -> None:

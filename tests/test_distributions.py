@@ -207,10 +207,14 @@ def test_corenn_install_of_installed_plugins_does_nothing(monkeypatch):
     assert installing.install(["adam", "corenn-sgd"]) == []  # the development environment has every plugin
 
 
-def test_a_run_names_all_its_missing_components_in_one_error_before_building_anything(tmp_path):
+def test_a_run_names_all_its_missing_components_in_one_error_before_building_anything(tmp_path, monkeypatch):
     from corenn.errors import MissingComponents
     from corenn.run import train
 
+    table = dict(first_party(), **{"corenn-nosuch-opt": {  # one of ours, not installed here
+        "plugin": "nosuch_opt", "summary": "", "components": [["optimizer", "nosuch_opt"]], "commands": [],
+        "requires": ["corenn"]}})
+    monkeypatch.setattr(distributions, "first_party", lambda: table)
     cfg = RunConfig(dataset="nosuch_data", init="nosuch_init", optimizer="nosuch_opt:lr=0.1",
                     callbacks=["nosuch_callback"], epochs=1)
     with pytest.raises(MissingComponents) as caught:
@@ -219,6 +223,15 @@ def test_a_run_names_all_its_missing_components_in_one_error_before_building_any
                                     ("optimizer", "nosuch_opt"), ("callback", "nosuch_callback")]
     assert str(caught.value).startswith("this run needs components that are not installed: dataset 'nosuch_data' "
                                         "(no first-party plugin provides it)")
+    assert "optimizer 'nosuch_opt' (corenn-nosuch-opt)" in str(caught.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_whose_only_missing_names_are_typos_gets_the_builders_error_naming_the_item(tmp_path):
+    from corenn.run import train
+
+    with pytest.raises(corenn.CorennError, match=r"regularizer\[1\] 'nosuch'"):
+        train(RunConfig(dataset="spiral", regularizer=["l2", "nosuch"], epochs=1), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 

@@ -21,55 +21,61 @@ from typing import Any, Optional
 import attrs
 import typer
 
-from ..run import InvalidConfig, RunConfig, read_config
+from ..run import InvalidConfig, RunConfig, option_name, read_config
 
-LIST_FIELDS = {"hidden", "preprocess", "callbacks"}
-OPTION_NAMES = {"init": "--init"}  # every other field's option is --<field-with-dashes>
+#: how each kind of RunConfig field (its ``option`` metadata) reads on the command line
+_ANNOTATIONS = {"specs": Optional[list[str]], "numbers": Optional[list[str]], "flag": Optional[bool],
+                "int": Optional[int], "float": Optional[float], "spec": Optional[str]}
 
 
 def _field_option(a: attrs.Attribute) -> inspect.Parameter:
     default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
     doc = a.metadata["doc"] + ("" if default in (None, []) else f" [default: {default}]")
-    flag = OPTION_NAMES.get(a.name, "--" + a.name.replace("_", "-"))
-    if a.name in LIST_FIELDS:
-        annotation = Optional[list[str]]
-        doc += " (repeat the option for several" + ("; or 128,64" if a.name == "hidden" else "") + ")"
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    elif a.name in ("batchnorm", "default_callbacks"):
-        annotation = Optional[bool]
-        option = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=doc, show_default=False)
-    elif a.name in ("epochs", "batch_size", "seed"):
-        annotation = Optional[int]
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    elif a.name == "dropout":
-        annotation = Optional[float]
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    else:
-        annotation = Optional[str]
-        option = typer.Option(None, flag, help=doc, show_default=False)
-    return inspect.Parameter(a.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+    flag = option_name(a)
+    kind = a.metadata.get("option", "spec")
+    if kind == "specs":
+        doc += " (repeat the option for several; none: an empty list)"
+    elif kind == "numbers":
+        doc += " (comma-separated, or repeat the option; none: no value)"
+    decls = (f"{flag}/--no-{flag[2:]}",) if kind == "flag" else (flag,)
+    option = typer.Option(None, *decls, help=doc, show_default=False)
+    return inspect.Parameter(a.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=_ANNOTATIONS[kind])
 
 
 def options_to_config(base: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """Command-line values (those given) override the config file's."""
+    kinds = {a.name: a.metadata.get("option", "spec") for a in attrs.fields(RunConfig)}
     merged = dict(base)
     for key, value in options.items():
         if value is None:
             continue
-        if key == "hidden":
-            value = _widths(value)
+        kind = kinds.get(key)
+        if kind == "numbers":
+            value = _numbers(key, value)
+        elif kind == "specs":
+            value = [] if list(value) == ["none"] else list(value)
+            if key == "regularizer" and len(value) == 1:
+                value = value[0]  # one regularizer stays one spec
+        elif kind == "spec" and value == "none":
+            value = None
         merged[key] = value
     return merged
 
 
-def _widths(values: list[Any]) -> list[int]:
-    """``--hidden 128 --hidden 64`` or ``--hidden 128,64`` as ``[128, 64]``."""
+def _numbers(key: str, values: list[Any]) -> Any:
+    """``--hidden 128 --hidden 64`` or ``--hidden 128,64`` as ``[128, 64]``; a single value of a field
+    that takes one number or a list (``--dropout 0.5``) stays one number; ``none`` is no value."""
     words = [w.strip() for item in values for w in str(item).split(",") if w.strip()]
+    if words == ["none"]:
+        return None
     try:
-        return [int(w) for w in words]
+        numbers = [int(w) if w.lstrip("+-").isdigit() else float(w) for w in words]
     except ValueError:
-        raise InvalidConfig(f"options: hidden={','.join(words)!r} is invalid: give integer widths, "
-                            "e.g. --hidden 128,64") from None
+        raise InvalidConfig(f"options: {key}={','.join(words)!r} is invalid: give numbers, "
+                            f"e.g. --{key.replace('_', '-')} 128,64") from None
+    field = attrs.fields_dict(RunConfig)[key]
+    default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default
+    return numbers[0] if len(numbers) == 1 and not isinstance(default, list) else numbers
 
 
 def run_config(config: Path | None, options: dict[str, Any]) -> RunConfig:

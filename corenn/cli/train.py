@@ -168,9 +168,9 @@ def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, 
                      vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP)) -> None:
     """Evaluate a run's model on a dataset split (with the run's fitted preprocessing);
     several runs are evaluated one by one and as an ensemble."""
+    from ..model import evaluate
     from ..preprocessing import apply_preprocessors
     from ..registry import create
-    from ..trainer import Trainer
 
     if split not in ("train", "val", "test"):
         raise InvalidFile(f"--split must be train, val or test, not {split!r}")
@@ -180,7 +180,7 @@ def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, 
     cfg, model, fitted, _ = open_run(run)
     data = create("dataset", dataset or cfg.dataset).load(seed=cfg.seed)
     X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
-    result = Trainer(model, loss=cfg.loss, optimizer="sgd", epochs=0).evaluate(apply_preprocessors(fitted, X), y)
+    result = evaluate(model, cfg.loss, apply_preprocessors(fitted, X), y)
     if as_json:
         print(json.dumps(result))
     else:

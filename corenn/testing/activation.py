@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._capabilities import check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
 
@@ -76,3 +77,16 @@ def check_inputs_untouched(subject: Subject) -> None:
     act.backward(dy)
     np.testing.assert_array_equal(x, x_before, err_msg="forward() modified its input")
     np.testing.assert_array_equal(dy, dy_before, err_msg="backward() modified dy")
+
+
+@register_check("activation")
+def check_default_dtype_keeps_float64(subject: Subject) -> None:
+    """An activation built with its defaults computes a float64 input in float64 (output, dx), and dx
+    passes the float64 gradient check."""
+    check_default_keeps_float64(subject.make, _input(np.float64), None, subject.name)
+
+
+@register_check("activation")
+def check_capabilities(subject: Subject) -> None:
+    """Every optional capability the activation declares (corenn.protocols) holds."""
+    check_declared_capabilities(subject.make, _input(np.float32), None)

@@ -1,7 +1,7 @@
 """Conformance checks for layers.
 
-A layer's input width is taken from its ``in_features`` or ``num_features``
-hyperparameter (else :data:`WIDTH`); a layer with a ``dtype`` hyperparameter is
+A layer's input width is the one it declares (:class:`corenn.protocols.TakesInputWidth`,
+else :data:`WIDTH`); a layer with a ``dtype`` hyperparameter is
 built with the dtype under test, others get float64 params for the gradient check.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidInput
+from ..protocols import declared_input_width
+from ._capabilities import check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
 
@@ -18,11 +20,7 @@ BATCH = 5
 
 
 def _width(layer) -> int:
-    for attr in ("in_features", "num_features"):
-        value = getattr(layer, attr, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return WIDTH
+    return declared_input_width(layer) or WIDTH
 
 
 def _make(subject: Subject, dtype=np.float32):
@@ -136,6 +134,23 @@ def check_layer_bad_input(subject: Subject) -> None:
     _raises_invalid_input(layer, x.astype(object), "an object array", subject.name)
     y = layer.forward(np.round(x).astype(np.int64), training=False)
     assert y.dtype.kind == "f", f"integer input gave {y.dtype} output; ints must be cast to float"
-    declared = getattr(layer, "in_features", None) or getattr(layer, "num_features", None)
+    declared = declared_input_width(layer)
     if declared:
         _raises_invalid_input(layer, np.ones((3, declared + 1), np.float32), "input of the wrong width", subject.name)
+
+
+@register_check("layer")
+def check_layer_default_dtype_keeps_float64(subject: Subject) -> None:
+    """A layer built with its defaults computes a float64 input in float64 (output, dx), and dx passes
+    the float64 gradient check, at training and at inference."""
+    for training in (True, False):
+        layer = subject.make()
+        check_default_keeps_float64(subject.make, _input(layer, np.float64), training, subject.name)
+
+
+@register_check("layer")
+def check_layer_capabilities(subject: Subject) -> None:
+    """Every optional capability the layer declares (corenn.protocols) holds, at training and at inference."""
+    for training in (True, False):
+        layer = subject.make()
+        check_declared_capabilities(subject.make, _input(layer, np.float32), training)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidInput
+from ..protocols import TrustedLoss
 from ._gradients import check_gradient
 from ._kit import Subject, register_check
 
@@ -122,3 +123,17 @@ def check_extreme_scores(subject: Subject) -> None:
             grad = loss.backward()
         assert np.isfinite(value) and value >= 0, f"{np.dtype(dtype).name}: loss {value} at |scores| = 1e4"
         assert np.isfinite(grad).all(), f"{np.dtype(dtype).name}: non-finite gradient at |scores| = 1e4"
+
+
+@register_check("loss")
+def check_forward_trusted(subject: Subject) -> None:
+    """A loss that declares ``forward_trusted`` (TrustedLoss) gives forward's value, bit for bit, and the
+    same backward."""
+    loss = subject.make()
+    if not isinstance(loss, TrustedLoss):
+        return
+    for dtype in (np.float32, np.float64):
+        scores, y = _batch(dtype)
+        value, grad = loss.forward(scores, y), np.array(loss.backward(), copy=True)
+        assert loss.forward_trusted(scores, y) == value, "forward_trusted differs from forward"
+        np.testing.assert_array_equal(loss.backward(), grad, err_msg="backward after forward_trusted differs")

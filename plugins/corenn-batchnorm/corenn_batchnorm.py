@@ -20,12 +20,14 @@ class BatchNorm(corenn.Module):
     ``buffers["running_mean"]`` (starts at 0) and ``buffers["running_var"]``
     (starts at 1). Backward in the compact form, with x_hat the normalized input:
     dx = gamma / sqrt(var + eps) * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
-    Shapes: (N, num_features) -> (N, num_features). Input of another float
-    dtype is cast to the layer's ``dtype``.
+    Shapes: (N, num_features) -> (N, num_features). The output keeps the
+    input's dtype: a float64 batch through a float32 layer is computed in float64.
     """
 
     name = "batchnorm"
     conformance_kwargs: ClassVar[dict] = {"num_features": 6}
+    #: the hyperparameter that takes the input width (in a layer list)
+    input_width_field: ClassVar[str] = "num_features"
 
     num_features: int = corenn.hyperparameter(doc="width of the input and output", check=v.integer(1))
     momentum: float = corenn.hyperparameter(0.9, doc="weight of the old running average in each update",
@@ -63,7 +65,7 @@ class BatchNorm(corenn.Module):
                 running += (1 - m) * batch
         else:
             xhat = x - self.buffers["running_mean"]
-            var = self.buffers["running_var"]
+            var = self.buffers["running_var"].astype(x.dtype, copy=False)
         self._inv_std = inv_std = 1.0 / np.sqrt(var + self.eps)
         xhat *= inv_std
         self._xhat = xhat
@@ -72,14 +74,22 @@ class BatchNorm(corenn.Module):
         y += self.params["beta"]
         return y
 
+    def output_width(self, input_width: int) -> int:
+        """Normalizing keeps the width."""
+        return input_width
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         xhat = self._xhat
         if xhat is None:
             raise corenn.InvalidInput("batchnorm: backward() was called before forward()")
         dy = np.asarray(dy, dtype=xhat.dtype)
         dbeta = np.sum(dy, axis=0, out=self.grads["beta"])
-        dgamma = np.einsum("ij,ij->j", dy, xhat, out=self.grads["gamma"])
-        scale = self.params["gamma"] * self._inv_std
+        if self.grads["gamma"].dtype == xhat.dtype:
+            dgamma = np.einsum("ij,ij->j", dy, xhat, out=self.grads["gamma"])
+        else:  # float64 input through float32 params: computed in float64, stored as the param's dtype
+            dgamma = np.einsum("ij,ij->j", dy, xhat)
+            self.grads["gamma"][...] = dgamma
+        scale = self.params["gamma"].astype(xhat.dtype, copy=False) * self._inv_std
         if not self._training:  # the statistics are constants at inference
             return dy * scale
         n = dy.shape[0]

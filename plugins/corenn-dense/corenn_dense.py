@@ -18,13 +18,18 @@ class Dense(corenn.Module):
     dx = dy W^T; the gradients are written into the same ``grads`` arrays every
     step. W is drawn from the initializer ``weight_init`` (He by default, the
     tutorial's choice for ReLU networks), b from ``bias_init`` (zeros), with a
-    generator made from ``seed``. Input of another float dtype is cast to the
-    layer's ``dtype``.
+    generator made from ``seed``. The output keeps the input's dtype: a float64
+    batch through a float32 layer is computed in float64 (W and b cast to it).
     """
 
     name = "dense"
     #: the params a regularizer applies to: the weights, not the bias
     regularized: ClassVar[tuple[str, ...]] = ("W",)
+    #: the hyperparameters that take the input width and set the output width (in a layer list)
+    input_width_field: ClassVar[str] = "in_features"
+    output_width_field: ClassVar[str] = "out_features"
+    #: backward(dy, input_grad=False) skips dx
+    skips_input_gradient: ClassVar[bool] = True
     conformance_kwargs: ClassVar[dict] = {"in_features": 6, "out_features": 4}
 
     in_features: int = corenn.hyperparameter(doc="width of the input (fan_in)", check=v.integer(1))
@@ -62,9 +67,13 @@ class Dense(corenn.Module):
         # A fresh output each call. A layer-owned out= buffer measured no faster (numpy and malloc
         # reuse the freed block; the product dominates) and the next forward would overwrite
         # what a caller of forward() still holds.
-        y = x @ self.params["W"]
+        y = x @ self.params["W"].astype(x.dtype, copy=False)
         y += self.params["b"]
         return y
+
+    def output_width(self, input_width: int) -> int:
+        """The number of units, ``out_features``, whatever the input width."""
+        return self.out_features
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Fill ``grads`` and return dx; with ``input_grad=False`` skip dx (returns None): a
@@ -73,7 +82,7 @@ class Dense(corenn.Module):
             raise corenn.InvalidInput("dense: backward() was called before forward()")
         np.matmul(self._x.T, dy, out=self.grads["W"])
         np.add.reduce(dy, axis=0, out=self.grads["b"])
-        return dy @ self.params["W"].T if input_grad else None
+        return dy @ self.params["W"].T.astype(dy.dtype, copy=False) if input_grad else None
 
 
 @corenn.hookimpl

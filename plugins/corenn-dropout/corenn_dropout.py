@@ -1,5 +1,7 @@
 """The dropout layer for corenn."""
 
+from typing import ClassVar
+
 import numpy as np
 
 import corenn
@@ -22,6 +24,8 @@ class Dropout(corenn.Module):
     """
 
     name = "dropout"
+    #: the hyperparameter mlp sets to each keep probability
+    keep_prob_field: ClassVar[str] = "keep_prob"
 
     keep_prob: float = corenn.hyperparameter(0.5, doc="probability of keeping a unit (the tutorial's p)",
                                              check=v.probability)
@@ -56,6 +60,10 @@ class Dropout(corenn.Module):
         if self.mode == "inverted" and self.keep_prob != 1.0:
             mask *= 1.0 / self.keep_prob
         return mask
+
+    def output_width(self, input_width: int) -> int:
+        """Dropping units keeps the width."""
+        return input_width
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._factor is None:

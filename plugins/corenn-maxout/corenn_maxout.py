@@ -31,6 +31,17 @@ class Maxout(corenn.Module):
         self._shape = x.shape
         return np.take_along_axis(groups, self._argmax, axis=-1)[..., 0]
 
+    def output_width(self, input_width: int) -> int:
+        """``D / k``; a width D not divisible by k is an error."""
+        if input_width % self.k:
+            raise corenn.InvalidInput(f"maxout: an input width of {input_width} does not split into groups of "
+                                      f"k={self.k}; make the preceding layer's width a multiple of {self.k}")
+        return input_width // self.k
+
+    def input_width_for(self, output_width: int) -> int:
+        """``k * D``: the width of the layer before that gives ``output_width`` units after maxout."""
+        return self.k * output_width
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx = np.zeros((*dy.shape, self.k), dtype=dy.dtype)
         np.put_along_axis(dx, self._argmax, dy[..., None], axis=-1)

@@ -15,7 +15,8 @@ class PReLU(corenn.Module):
     (num_parameters = D, the input width). Shapes: x (..., D) -> y (..., D).
     Gradients: dx = dy * (1 if x > 0 else alpha); ``grads["alpha"]`` = sum of
     dy * x over the entries with x <= 0 (per feature when num_parameters = D). Outputs
-    keep x's dtype whatever ``dtype`` the parameter is stored in.
+    keep x's dtype whatever ``dtype`` the parameter is stored in: a float64 input is
+    computed in float64.
     """
 
     name = "prelu"
@@ -46,7 +47,7 @@ class PReLU(corenn.Module):
         if grad is None or grad.shape != alpha.shape or grad.dtype != alpha.dtype:
             grad = self.grads["alpha"] = np.zeros_like(alpha)  # params were replaced (e.g. cast to float64)
         axes = None if self.num_parameters == 1 else tuple(range(dy.ndim - 1))
-        grad[...] = np.multiply(dy, self._x_negative).sum(axis=axes, dtype=alpha.dtype)
+        grad[...] = np.multiply(dy, self._x_negative).sum(axis=axes)  # summed in dy's dtype, stored in alpha's
         dx = dy * alpha.astype(dy.dtype, copy=False)
         np.copyto(dx, dy, where=self._positive)
         return dx

@@ -20,7 +20,8 @@ def command():
         param: Optional[list[str]] = typer.Option(
             None, "--param", "-p", help="PATH=DIST:RANGE to search, e.g. optimizer.lr=log:1e-5..1e-2, "
             "regularizer.strength=log:1e-6..1e-1, dropout=uniform:0.3..0.9, epochs=int:2..8, "
-            "activation=choice:relu|tanh (repeat for several)."),
+            "activation=choice:relu|tanh; an item of a list by its index: layers.0.out_features=int:32..256, "
+            "regularizer.1.strength=log:1e-6..1e-2, hidden.1=int:16..128 (repeat for several)."),
         trials: int = typer.Option(20, "--trials", min=1, help="Trials per stage."),
         stages: int = typer.Option(1, "--stages", min=1, help="2: a coarse stage, then a fine stage whose ranges "
                                    "narrow around the best coarse trials."),

@@ -1,4 +1,9 @@
-"""Parameter spaces and trials: ``PATH=DIST:RANGE`` parsing, sampling, narrowing, edges, importance."""
+"""Parameter spaces and trials: ``PATH=DIST:RANGE`` parsing, sampling, narrowing, edges, importance.
+
+A path is ``KEY`` (a whole config value: ``dropout``, ``optimizer``), ``COMPONENT.HYPERPARAMETER``
+(``optimizer.lr``, ``bias_init.value``), ``LIST.INDEX`` (an item of a list: ``hidden.0``, ``dropout.1``,
+``layers.2``) or ``LIST.INDEX.HYPERPARAMETER`` (``layers.0.out_features``, ``regularizer.1.strength``).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,14 @@ import corenn
 import numpy as np
 
 #: config keys holding one component spec, and their component kind
-COMPONENT_FIELDS = {"dataset": "dataset", "activation": "activation", "init": "initializer", "loss": "loss",
-                    "optimizer": "optimizer", "schedule": "schedule", "regularizer": "regularizer"}
+COMPONENT_FIELDS = {"dataset": "dataset", "activation": "activation", "init": "initializer",
+                    "bias_init": "initializer", "loss": "loss", "optimizer": "optimizer", "schedule": "schedule",
+                    "regularizer": "regularizer"}
+#: config keys holding a list of component specs, and the kinds their items may be
+LIST_FIELDS = {"layers": ("layer", "activation"), "regularizer": ("regularizer",),
+               "preprocess": ("preprocessor",), "callbacks": ("callback",)}
+#: config keys holding a list of numbers (or one number standing for every item)
+NUMBER_LIST_FIELDS = ("hidden", "dropout")
 DISTRIBUTIONS = ("log", "uniform", "int", "choice")
 EDGE = 0.1  # a best value in the outer tenth of its range is suspect
 
@@ -66,7 +77,9 @@ class Param:
         what = f"--param {text!r}"
         path, eq, rest = str(text).partition("=")
         path, rest = path.strip(), rest.strip()
-        if not eq or not path or not all(part.isidentifier() for part in path.split(".")):
+        parts = path.split(".")
+        if not eq or not path or not parts[0].isidentifier() or \
+                not all(part.isidentifier() or part.isdigit() for part in parts[1:]):
             raise SearchError(f"{what}: write PATH=DIST:RANGE, e.g. optimizer.lr=log:1e-5..1e-2")
         dist, colon, spec = rest.partition(":")
         if not colon or dist not in DISTRIBUTIONS:
@@ -197,17 +210,42 @@ def parse_params(params: Iterable[str | Param]) -> list[Param]:
     return space
 
 
+def _split(path: str) -> tuple[str, int | None, str]:
+    """``(head, index or None, hyperparameter or "")`` of a path."""
+    parts = path.split(".")
+    if len(parts) > 1 and parts[1].isdigit():
+        return parts[0], int(parts[1]), ".".join(parts[2:])
+    return parts[0], None, ".".join(parts[1:])
+
+
+def _items(value: Any, count: int | None = None) -> list:
+    """A list value as a list; one value standing for every item (``dropout = 0.5``) repeated ``count`` times."""
+    if isinstance(value, list):
+        return list(value)
+    return [value] * (count or 1)
+
+
 def apply_params(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` (a RunConfig mapping) with each ``path: value`` set; whole keys first, then
-    hyperparameters inside component specs (rebuilt as ``{"name": ..., **params, key: value}``)."""
+    """``config`` (a RunConfig mapping) with each ``path: value`` set; whole keys first, then list items,
+    then hyperparameters inside component specs (rebuilt as ``{"name": ..., **params, key: value}``)."""
     out = dict(config)
-    for path in sorted(values, key=lambda p: "." in p):
-        head, _, key = path.partition(".")
-        if not key:
-            out[head] = values[path]
+    for path in sorted(values, key=lambda p: p.count(".")):
+        head, index, key = _split(path)
+        value = values[path]
+        if index is None and not key:
+            out[head] = value
             continue
-        name, params = corenn.parse_spec(out[head])
-        out[head] = {"name": name, **params, key: values[path]}
+        if index is None:
+            name, params = corenn.parse_spec(out[head])
+            out[head] = {"name": name, **params, key: value}
+            continue
+        count = len(out.get("hidden") or []) if head == "dropout" else None
+        items = _items(out.get(head), count)
+        if key:
+            name, params = corenn.parse_spec(items[index])
+            value = {"name": name, **params, key: value}
+        items[index] = value
+        out[head] = items
     return out
 
 
@@ -226,29 +264,50 @@ def check_space(config: Mapping[str, Any], space: Sequence[Param]) -> None:
     fields = _fields()
     by_path = {p.path: p for p in space}
     for p in space:
-        head, _, key = p.path.partition(".")
+        head, index, key = _split(p.path)
         if head not in fields:
             close = difflib.get_close_matches(head, fields, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             inside = ", ".join(f"{f}.NAME" for f in COMPONENT_FIELDS)
             raise SearchError(f"--param {p.given}: unknown config key {head!r}{hint} (keys: {', '.join(fields)}; "
                               f"hyperparameters inside a component: {inside})")
-        if not key:
+        if index is None and not key:
             continue
-        if head not in COMPONENT_FIELDS:
-            raise SearchError(f"--param {p.given}: {head!r} is not a component spec, so it has no hyperparameter "
-                              f"{key!r}; search it whole ({head}=...), or one of: "
-                              f"{', '.join(f'{f}.NAME' for f in COMPONENT_FIELDS)}")
         if "." in key:
-            raise SearchError(f"--param {p.given}: a path is KEY or COMPONENT.HYPERPARAMETER (one dot)")
-        kind = COMPONENT_FIELDS[head]
-        whole = by_path.get(head)
-        specs = whole.choices if whole is not None and not whole.numeric else [config.get(head)]
+            raise SearchError(f"--param {p.given}: a path is KEY, COMPONENT.HYPERPARAMETER, LIST.INDEX or "
+                              "LIST.INDEX.HYPERPARAMETER (one dot after the component)")
+        if index is not None:
+            if head not in LIST_FIELDS and head not in NUMBER_LIST_FIELDS:
+                raise SearchError(f"--param {p.given}: {head!r} is not a list, so it has no item {index}; lists: "
+                                  f"{', '.join([*LIST_FIELDS, *NUMBER_LIST_FIELDS])}")
+            count = len(config.get("hidden") or []) if head == "dropout" else None
+            items = [] if config.get(head) is None and head != "dropout" else _items(config.get(head), count)
+            if index >= len(items):
+                raise SearchError(f"--param {p.given}: the config's {head} has {len(items)} item(s), so there is "
+                                  f"no item {index} (items count from 0)")
+            if not key:
+                continue
+            if head not in LIST_FIELDS:
+                raise SearchError(f"--param {p.given}: the items of {head!r} are numbers, with no hyperparameter "
+                                  f"{key!r}; search the item whole ({head}.{index}=...)")
+            kinds, specs = LIST_FIELDS[head], [items[index]]
+        else:
+            if head not in COMPONENT_FIELDS:
+                raise SearchError(f"--param {p.given}: {head!r} is not a component spec, so it has no hyperparameter "
+                                  f"{key!r}; search it whole ({head}=...), or one of: "
+                                  f"{', '.join(f'{f}.NAME' for f in COMPONENT_FIELDS)}")
+            kinds = (COMPONENT_FIELDS[head],)
+            whole = by_path.get(head)
+            specs = whole.choices if whole is not None and not whole.numeric else [config.get(head)]
         for spec in specs:
             if spec is None:
                 raise SearchError(f"--param {p.given}: the config has no {head}; choose one (e.g. --{head} NAME) "
                                   f"to search its {key!r}")
+            if isinstance(spec, list):
+                raise SearchError(f"--param {p.given}: the config's {head} is a list; name the item, "
+                                  f"e.g. {head}.0.{key}")
             name, _ = corenn.parse_spec(spec)
+            kind = next((k for k in kinds if name in corenn.available(k)), kinds[0])
             names = [h.name for h in corenn.describe(kind, name).hyperparameters]
             if key not in names:
                 close = difflib.get_close_matches(key, names, n=1)
@@ -267,8 +326,13 @@ def config_problem(config: Mapping[str, Any], paths: Iterable[str]) -> str | Non
     try:
         cfg = _run_config().from_mapping(config, where="search")
         for head in {p.partition(".")[0] for p in paths}:
-            if head in COMPONENT_FIELDS and getattr(cfg, head) is not None:
-                corenn.create(COMPONENT_FIELDS[head], getattr(cfg, head))
+            value = getattr(cfg, head)
+            if head in COMPONENT_FIELDS and value is not None:
+                for item in _items(value):  # one spec, or a list of them (several regularizers)
+                    corenn.create(COMPONENT_FIELDS[head], item)
+            elif head in LIST_FIELDS and head != "layers":  # layers need their widths: checked when built
+                for item in value or []:
+                    corenn.create(LIST_FIELDS[head][0], item)
     except corenn.CorennError as exc:
         return str(exc)
     return None
