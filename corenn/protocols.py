@@ -125,3 +125,19 @@ PROTOCOL_OF_KIND = {
     "optimizer": Optimizer, "schedule": Schedule, "layer": Layer, "loss": Loss,
     "preprocessor": Preprocessor, "dataset": Dataset,
 }
+
+
+@runtime_checkable
+class StatefulCallback(Protocol):
+    """A training callback with state that a checkpoint must keep (optional for callbacks).
+
+    ``state_dict()`` returns nested dicts/lists of arrays and JSON scalars (as an
+    optimizer's does); the trainer stores it in every checkpoint under the
+    callback's ``name`` and, on resume, hands it back to ``load_state_dict`` right
+    after ``on_train_begin`` (which may therefore reset the state freely).
+    """
+
+    name: str
+
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...

@@ -9,6 +9,7 @@ A run folder holds ``config.toml`` (the resolved config), ``checkpoint.npz``
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import io
@@ -30,6 +31,7 @@ from .registry import create
 
 CONFIG_FILE, CHECKPOINT_FILE, MODEL_FILE = "config.toml", "checkpoint.npz", "model.npz"
 PREPROCESS_FILE, HISTORY_FILE, SUMMARY_FILE = "preprocess.npz", "history.json", "summary.json"
+LOCK_FILE = ".lock"
 
 
 class InvalidConfig(CorennError, ValueError):
@@ -208,13 +210,15 @@ class RunResult:
     test: dict
     seconds: float
     trainer: Any = attrs.field(repr=False, default=None)
+    already_finished: bool = False  # a resumed run that had nothing left to do (nothing was written)
 
 
 def check_folder(folder: Path, *, resume: bool) -> None:
-    """A new run needs a folder that holds no run yet; a resumed one needs its checkpoint."""
+    """A new run needs a folder that holds no run yet; a resumed one needs its checkpoint, or at least
+    its config (a run stopped before its first checkpoint restarts from the beginning)."""
     if resume:
-        if not (folder / CHECKPOINT_FILE).is_file():
-            raise InvalidConfig(f"cannot resume {str(folder)!r}: it holds no {CHECKPOINT_FILE}")
+        if not (folder / CHECKPOINT_FILE).is_file() and not (folder / CONFIG_FILE).is_file():
+            raise InvalidConfig(f"cannot resume {str(folder)!r}: it holds no {CHECKPOINT_FILE} and no {CONFIG_FILE}")
     elif (folder / CHECKPOINT_FILE).exists() or (folder / CONFIG_FILE).exists():
         raise InvalidConfig(f"run folder {str(folder)!r} already holds a run; resume it with "
                             f"'corenn train --resume {folder}' or choose another --out")
@@ -231,24 +235,82 @@ def make_folder(folder: Path) -> None:
         raise InvalidConfig(f"cannot write the run folder {str(folder)!r}: {exc.strerror or exc}") from exc
 
 
+class RunLock:
+    """An exclusive lock on a run folder while a process trains in it (``.lock``, holding its PID).
+
+    The lock is an advisory ``flock`` on the file, which the system releases when
+    the process ends however it ends, so a lock left by a killed process is taken
+    over. Taking it also removes the temporary files that a killed writer left.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder, self.fd = folder, None
+
+    def __enter__(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock (Windows): folders are not locked
+            return self
+        path = self.folder / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InvalidConfig(f"cannot write the run folder {str(self.folder)!r}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise InvalidConfig(f"run folder {str(self.folder)!r} is in use by process {holder}, which is training "
+                                "in it; wait for it to finish (or stop it) or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        for stale in self.folder.glob(".*.tmp"):  # left by a writer killed mid-write (see files.atomic_write)
+            stale.unlink(missing_ok=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the flock
+            self.fd = None
+
+
 def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
           callbacks: Iterable[Any] = ()) -> RunResult:
     """Run ``cfg`` into ``folder`` (or resume the run there) and write the run files.
 
     Everything that can fail on bad input (the data, the components) is built
     before the folder is touched, so a bad config leaves nothing behind.
+    A run folder is locked (:class:`RunLock`) while this process trains in it.
     """
-    from .preprocessing import preprocessors_state
-
     folder = Path(folder)
     check_folder(folder, resume=resume)
-    data, fitted = load_data(cfg)
-    model = build_model(cfg, data.num_features, data.num_classes)
-    trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)
-    trainer.run_folder = folder  # callbacks that write files (figures, reports) put them here
-    if resume:
+    with contextlib.ExitStack() as stack:
+        locked = folder.is_dir()
+        if locked:  # fail fast when another process trains here
+            stack.enter_context(RunLock(folder))
+        data, fitted = load_data(cfg)
+        model = build_model(cfg, data.num_features, data.num_classes)
+        trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)
+        trainer.run_folder = folder  # callbacks that write files (figures, reports) put them here
+        if not locked:
+            make_folder(folder)
+            stack.enter_context(RunLock(folder))
+        check_folder(folder, resume=resume)  # again, now that the folder is ours
+        return _train_locked(cfg, folder, data, fitted, model, trainer, resume=resume)
+
+
+def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: Any, trainer: Any, *,
+                  resume: bool) -> RunResult:
+    from .preprocessing import preprocessors_state
+
+    if resume and (folder / CHECKPOINT_FILE).is_file():
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
-    else:
+        if trainer.finished and (folder / MODEL_FILE).is_file():
+            test = _finished_test(folder, data, trainer)
+            return RunResult(folder, trainer.history, test, 0.0, trainer, already_finished=True)
+    else:  # a new run, or one stopped before its first checkpoint: (re)start from the beginning
         make_folder(folder)
         atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
         arrays, specs = preprocessors_state(fitted)
@@ -266,6 +328,20 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
                "final_val_acc": history.epochs[-1].get("val_acc") if history.epochs else None}
     atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2))
     return RunResult(folder, history, test, seconds, trainer)
+
+
+def _finished_test(folder: Path, data: Any, trainer: Any) -> dict:
+    """The test result a finished run wrote (its summary), else that of its saved model."""
+    try:
+        test = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8")).get("test")
+        if isinstance(test, dict):
+            return test
+    except (OSError, ValueError):
+        pass
+    from .model import load_model
+
+    trainer.model.load_state_dict(load_model(folder / MODEL_FILE).state_dict())
+    return trainer.evaluate(data.X_test, data.y_test) if len(data.y_test) else {}
 
 
 def write_history(folder: Path, history: Any) -> None:
