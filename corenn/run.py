@@ -177,7 +177,32 @@ def load_data(cfg: RunConfig):
 def build_model(cfg: RunConfig, num_features: int, num_classes: int):
     from .model import mlp
 
-    return mlp([num_features, *cfg.hidden, num_classes], activation=cfg.activation, weight_init=cfg.init,
+    sizes = [num_features, *cfg.hidden, num_classes]
+    values = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    needed = 4 * values * np.dtype(cfg.dtype).itemsize  # weights, gradients and two optimizer slots
+    if needed > _memory_bytes():
+        raise InvalidConfig(f"hidden={cfg.hidden} makes a model of {values:,} parameters, which needs about "
+                            f"{needed / 2**30:,.1f} GiB to train, more than this machine's "
+                            f"{_memory_bytes() / 2**30:,.1f} GiB; choose smaller hidden widths")
+    try:
+        return _mlp_of(cfg, sizes)
+    except MemoryError:
+        raise InvalidConfig(f"hidden={cfg.hidden}: the model does not fit in memory; choose smaller hidden "
+                            "widths") from None
+
+
+def _memory_bytes() -> int:
+    """This machine's physical memory (unbounded where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**62
+
+
+def _mlp_of(cfg: RunConfig, sizes: list[int]):
+    from .model import mlp
+
+    return mlp(sizes, activation=cfg.activation, weight_init=cfg.init,
                dropout=cfg.dropout, batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
 
 
@@ -285,11 +310,11 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
     A run folder is locked (:class:`RunLock`) while this process trains in it.
     """
     folder = Path(folder)
-    check_folder(folder, resume=resume)
     with contextlib.ExitStack() as stack:
         locked = folder.is_dir()
         if locked:  # fail fast when another process trains here
             stack.enter_context(RunLock(folder))
+        check_folder(folder, resume=resume)
         data, fitted = load_data(cfg)
         model = build_model(cfg, data.num_features, data.num_classes)
         trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)

@@ -222,3 +222,132 @@ def test_taking_the_lock_removes_the_temporary_files_of_a_killed_writer(tmp_path
     stale.write_bytes(b"half a checkpoint")
     runs.train(small_config(epochs=1), folder)
     assert not stale.exists()
+
+
+# -- hostile and damaged files: refused quickly, before allocating what they declare ------------------
+
+def refused_quickly(load, match):
+    """``load()`` raises InvalidFile matching ``match`` within 1 s, having allocated under 100 MB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(corenn.InvalidFile, match=match):
+            load()
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 1 and peak < 100 * 2**20, (seconds, peak)
+
+
+def test_a_small_model_file_whose_config_declares_huge_layers_is_refused(tmp_path):
+    good = corenn.mlp([4, 5, 3], seed=0).save(tmp_path / "good.npz")
+    arrays, config = corenn.files.load_arrays(good)
+    for entry in config["layers"]:
+        if entry["spec"].get("name") == "dense":
+            entry["spec"].update(in_features=15000, out_features=15000)
+    corenn.files.save_arrays(tmp_path / "huge.npz", arrays, config)
+    assert (tmp_path / "huge.npz").stat().st_size < 10_000
+    refused_quickly(lambda: corenn.load_model(tmp_path / "huge.npz"), r"declares layers of about 4500000\d\d values but it stores \d+;")
+
+
+def write_member(zf, name, shape, dtype, data=b""):
+    """A member of an .npz whose .npy header declares ``shape`` of ``dtype``, followed by ``data``."""
+    with zf.open(name, "w", force_zip64=True) as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": np.dtype(dtype).str, "fortran_order": False,
+                                                 "shape": shape})
+        f.write(data)
+
+
+def test_an_array_that_declares_a_huge_shape_is_refused_before_it_is_allocated(tmp_path):
+    import zipfile
+
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        write_member(zf, "__json__.npy", (2,), np.uint8, b"{}")
+        write_member(zf, "0.dense.W.npy", (15000, 15000), np.float32, b"\0" * 16)
+    refused_quickly(lambda: corenn.files.load_arrays(path), r"'0.dense.W' declares shape \(15000, 15000\)")
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.npz"
+    chunk = b"\0" * 2**20
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        write_member(zf, "__json__.npy", (2,), np.uint8, b"{}")
+        with zf.open("0.dense.W.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (32 * 2**20,)})
+            for _ in range(128):
+                f.write(chunk)
+    assert path.stat().st_size < 2**20
+    refused_quickly(lambda: corenn.files.load_arrays(path), "would inflate to")
+
+
+def test_an_npy_file_that_declares_more_than_it_holds_is_refused(tmp_path):
+    path = tmp_path / "inputs.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                 "shape": (1_000_000_000, 64)})
+        f.write(b"\0" * 64)
+    refused_quickly(lambda: corenn.files.load_npy(path), r"declares shape \(1000000000, 64\)")
+    np.save(tmp_path / "fine.npy", np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(corenn.files.load_npy(tmp_path / "fine.npy"), np.arange(6.0).reshape(2, 3))
+
+
+def interrupted_checkpoint(data, path):
+    class InterruptAt(Callback):
+        def on_batch_end(self, trainer, step, logs):
+            if step == 9:
+                raise KeyboardInterrupt
+
+    trainer = corenn.Trainer(corenn.mlp([2, 16, 3], seed=0), batch_size=32, epochs=3, checkpoint=path,
+                             callbacks=[InterruptAt()])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(data.X_train, data.y_train)
+    return corenn.files.load_arrays(path)
+
+
+def tamper(arrays, doc, change):
+    arrays, doc = dict(arrays), json_copy(doc)
+    change(arrays, doc)
+    return arrays, doc
+
+
+def json_copy(doc):
+    import json
+
+    return json.loads(json.dumps(doc))
+
+
+BAD_CHECKPOINTS = {
+    "a shuffle order out of range": (lambda a, d: a.update({"position/perm": a["position/perm"] + 10**6}),
+                                     "position in epoch"),
+    "a shuffle order of the wrong length": (lambda a, d: a.update({"position/perm": a["position/perm"][:5]}),
+                                            "position in epoch"),
+    "a batch index past the epoch": (lambda a, d: d.update(batch=999), "position in epoch"),
+    "a negative batch index": (lambda a, d: d.update(batch=-2), "batch is -2"),
+    "a negative epoch": (lambda a, d: d.update(epoch=-1), "epoch is -1"),
+    "a negative step": (lambda a, d: d.update(step=-5), "step is -5"),
+    "a history of the wrong type": (lambda a, d: d.update(history="lots"), "history is a str"),
+    "a history with a wrong list": (lambda a, d: d["history"].update(loss={"a": 1}), "'loss' is not a list"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CHECKPOINTS)
+def test_a_damaged_checkpoint_is_an_invalid_file_error_and_changes_nothing(spiral, tmp_path, case):
+    arrays, doc = interrupted_checkpoint(spiral, tmp_path / "ck.npz")
+    change, match = BAD_CHECKPOINTS[case]
+    corenn.files.save_arrays(tmp_path / "bad.npz", *tamper(arrays, doc, change))
+    trainer = corenn.Trainer(corenn.mlp([2, 16, 3], seed=0), batch_size=32, epochs=3)
+    with pytest.raises(corenn.InvalidFile, match=match):
+        trainer.load_checkpoint(tmp_path / "bad.npz")
+        trainer.fit(spiral.X_train, spiral.y_train)
+    assert trainer.step <= 10
+
+
+def test_a_model_too_big_for_this_machine_is_refused_before_it_is_built():
+    with pytest.raises(runs.InvalidConfig, match="choose smaller hidden widths"):
+        runs.build_model(small_config(hidden=[10_000_000_000]), 2, 3)

@@ -102,8 +102,10 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
         raise
     if result.already_finished:
         stopped = f" ({result.history.stopped})" if result.history.stopped else ""
-        console.print(f"run {folder} already finished after {result.trainer.epoch} epochs{stopped}; nothing to do, "
-                      "its files are unchanged", highlight=False)
+        tested = f" (test accuracy {result.test['accuracy']:.4f})" if result.test else ""
+        console.print(f"run {folder} already finished after {result.trainer.epoch} epochs{stopped}{tested}; nothing "
+                      "to do, its files are unchanged", highlight=False, soft_wrap=True)
+        return
     test = result.test
     line = f"test accuracy {test['accuracy']:.4f} (loss {test['loss']:.4f}, {test['n']} samples)" if test else "no test split"
     console.print(f"{line}; {result.trainer.epoch} epochs in {result.seconds:.1f} s; run folder: {folder}",
@@ -189,16 +191,10 @@ def predict_command(run: Path = typer.Argument(..., help="A run folder."),
                     file: Path = typer.Argument(..., help="A .npy file of inputs, shape (N, features)."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this .npy.")) -> None:
     """Predict class indices for the inputs in a .npy file."""
-    from ..files import atomic_write
+    from ..files import atomic_write, load_npy
     from ..run import predict
 
-    if not file.is_file():
-        raise InvalidFile(f"input file {str(file)!r} does not exist")
-    try:
-        X = np.load(file, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InvalidFile(f"{str(file)!r} is not a .npy array of numbers (as numpy.save writes them); "
-                          "corenn never loads pickled or object arrays") from exc
+    X = load_npy(file, what="input file")
     labels = predict(run, X)
     if out is not None:
         atomic_write(out, lambda f: np.save(f, labels))
