@@ -18,6 +18,7 @@ import math
 import os
 import time
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,12 @@ class RunConfig:
         fields = {a.name for a in attrs.fields(cls)}
         flat: dict[str, Any] = {}
         for key, value in values.items():
-            if isinstance(value, Mapping) and key not in fields:  # [section] tables are flattened
-                flat.update(value)
-            else:
-                flat[key] = value
+            table = isinstance(value, Mapping) and key not in fields  # [section] tables are flattened
+            for k, v in (value.items() if table else [(key, value)]):
+                if k in flat:
+                    raise InvalidConfig(f"{where}: {k!r} is given twice (at the top level and in a [section], or "
+                                        "in two sections); keep one")
+                flat[k] = v
         for key in flat:
             if key not in fields:
                 close = difflib.get_close_matches(key, fields, n=1)
@@ -99,6 +102,8 @@ class RunConfig:
             raise bad("hidden", "must be a list of positive integers")
         if self.dropout is not None and not (_is_number(self.dropout) and 0 < self.dropout <= 1):
             raise bad("dropout", "must be a keep probability in (0, 1]")
+        if not isinstance(self.default_callbacks, bool):
+            raise bad("default_callbacks", "must be true or false")
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "must be float32 or float64")
         if self.schedule_unit not in ("epoch", "step"):
@@ -161,9 +166,13 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise InvalidConfig(f"config file {str(path)!r} does not exist")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        values = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+    if not text.strip():  # e.g. cut short by a crash: not the same thing as "all defaults"
+        raise InvalidConfig(f"config file {str(path)!r} is empty; give at least one key (see docs/config.md)")
+    return values
 
 
 def load_data(cfg: RunConfig):
@@ -417,5 +426,14 @@ def predict(folder: str | os.PathLike, X: Any) -> np.ndarray:
 
     cfg, model, fitted, _ = open_run(folder)
     X = as_float_array(X, "predict input", ndim=2)
-    X = apply_preprocessors(fitted, X)
-    return model.predict(X)
+    labels, broken = np.empty(X.shape[0], dtype=np.int64), 0
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite scores are counted and warned about below
+        X = apply_preprocessors(fitted, X)
+        for start in range(0, X.shape[0], 1024):
+            scores = model.forward(X[start:start + 1024], training=False)
+            broken += int(np.count_nonzero(~np.isfinite(scores).all(axis=1)))
+            labels[start:start + 1024] = np.argmax(scores, axis=1)
+    if broken:
+        warnings.warn(f"{broken} of {len(labels)} inputs give NaN or infinite scores, so their predictions mean "
+                      "nothing; check those inputs (huge values?)", RuntimeWarning, stacklevel=2)
+    return labels

@@ -351,3 +351,40 @@ def test_a_damaged_checkpoint_is_an_invalid_file_error_and_changes_nothing(spira
 def test_a_model_too_big_for_this_machine_is_refused_before_it_is_built():
     with pytest.raises(runs.InvalidConfig, match="choose smaller hidden widths"):
         runs.build_model(small_config(hidden=[10_000_000_000]), 2, 3)
+
+
+# -- smaller ones ---------------------------------------------------------------------------------
+
+def test_a_key_given_at_the_top_level_and_in_a_section_is_refused():
+    with pytest.raises(runs.InvalidConfig, match="'hidden' is given twice"):
+        runs.RunConfig.from_mapping({"hidden": [8], "model": {"hidden": [16]}})
+
+
+def test_default_callbacks_must_be_true_or_false():
+    with pytest.raises(runs.InvalidConfig, match="default_callbacks"):
+        runs.RunConfig.from_mapping({"default_callbacks": 1})
+
+
+def test_an_empty_config_file_is_refused_not_read_as_all_defaults(tmp_path):
+    (tmp_path / "config.toml").write_text("")
+    with pytest.raises(runs.InvalidConfig, match="is empty"):
+        runs.read_config(tmp_path / "config.toml")
+
+
+def test_a_failed_write_names_the_file_and_leaves_no_temporary_file(tmp_path):
+    import errno
+
+    def full_disk(f):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as info:
+        corenn.files.atomic_write(tmp_path / "model.npz", full_disk)
+    assert info.value.filename == str(tmp_path / "model.npz") and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predictions_from_non_finite_scores_come_with_a_warning(tmp_path):
+    runs.train(small_config(epochs=1, callbacks=[]), tmp_path / "run")
+    with pytest.warns(RuntimeWarning, match="1 of 2 inputs give NaN or infinite scores"):
+        labels = runs.predict(tmp_path / "run", np.array([[0.1, 0.2], [3e38, 3e38]]))  # float32's largest
+    assert labels.shape == (2,)
