@@ -388,3 +388,8 @@ def test_predictions_from_non_finite_scores_come_with_a_warning(tmp_path):
     with pytest.warns(RuntimeWarning, match="1 of 2 inputs give NaN or infinite scores"):
         labels = runs.predict(tmp_path / "run", np.array([[0.1, 0.2], [3e38, 3e38]]))  # float32's largest
     assert labels.shape == (2,)
+
+
+def test_ragged_input_is_an_invalid_input_error_not_a_numpy_one():
+    with pytest.raises(corenn.InvalidInput, match="rows of different lengths"):
+        corenn.mlp([2, 4, 3]).forward([[1.0, 2.0], [3.0]])
