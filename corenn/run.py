@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import errno
 import io
 import json
 import math
@@ -292,7 +293,10 @@ class RunLock:
             raise InvalidConfig(f"cannot write the run folder {str(self.folder)!r}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):  # no flock on this file system
+                os.close(fd)
+                return self
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             raise InvalidConfig(f"run folder {str(self.folder)!r} is in use by process {holder}, which is training "
@@ -342,6 +346,7 @@ def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: A
     if resume and (folder / CHECKPOINT_FILE).is_file():
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
         if trainer.finished and (folder / MODEL_FILE).is_file():
+            trainer.history.stopped = _final_history(folder).get("stopped", trainer.history.stopped)
             test = _finished_test(folder, data, trainer)
             return RunResult(folder, trainer.history, test, 0.0, trainer, already_finished=True)
     else:  # a new run, or one stopped before its first checkpoint: (re)start from the beginning
@@ -362,6 +367,15 @@ def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: A
                "final_val_acc": history.epochs[-1].get("val_acc") if history.epochs else None}
     atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2))
     return RunResult(folder, history, test, seconds, trainer)
+
+
+def _final_history(folder: Path) -> dict:
+    """The history a finished run wrote last ({} if unreadable)."""
+    try:
+        history = json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return history if isinstance(history, dict) else {}
 
 
 def _finished_test(folder: Path, data: Any, trainer: Any) -> dict:

@@ -202,7 +202,7 @@ class Trainer:
                 raise
 
         self._check_position(n)
-        self.stop_training = self._stopped_at_checkpoint
+        self.stop_training, self._stopped_at_checkpoint = self._stopped_at_checkpoint, False
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
         for cb in self.callbacks:
@@ -443,8 +443,9 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        """Whether the run has nothing left to do: all epochs done, or a callback stopped it."""
-        return self.epoch >= self.epochs or self._stopped_at_checkpoint
+        """Whether the run has nothing left to do: all epochs done, or a callback stopped it
+        (in this process, or in the one that wrote the loaded checkpoint)."""
+        return self.epoch >= self.epochs or self.stop_training or self._stopped_at_checkpoint
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore everything :meth:`save_checkpoint` wrote; :meth:`fit` then continues from there."""

@@ -97,6 +97,7 @@ def test_resuming_a_finished_run_is_a_no_op_that_says_so(tmp_path):
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.name != runs.LOCK_FILE}
     again = runs.train(small_config(), folder, resume=True)
     assert again.already_finished and again.trainer.epoch == first.trainer.epoch
+    assert again.history.stopped == first.history.stopped and "early stopping" in again.history.stopped
     assert again.test == first.test
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.name != runs.LOCK_FILE}
     assert after == before
