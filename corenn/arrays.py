@@ -31,7 +31,10 @@ def as_float_array(x: Any, where: str, *, ndim: int | tuple[int, ...] | None = N
     ``allow_empty``) an empty batch are errors. Float input keeps its dtype
     unless ``dtype`` is given.
     """
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # e.g. ragged nested lists
+        raise InvalidInput(f"{where}: cannot be read as an array (rows of different lengths?): {exc}") from None
     if arr.dtype.kind in "biu":
         arr = arr.astype(dtype or np.float32)
     elif arr.dtype.kind != "f":

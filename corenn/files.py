@@ -4,7 +4,11 @@ One ``.npz`` file holds named arrays and, under the key ``__json__``, a UTF-8
 JSON document stored as a uint8 array. Files are written atomically
 (temporary file in the same folder, fsync, rename) and read with
 ``allow_pickle=False``; a truncated, corrupt or hostile file is a clear
-:class:`corenn.InvalidFile` error. :func:`flatten_state` and
+:class:`corenn.InvalidFile` error. Before anything is inflated or allocated,
+every array's declared shape is checked against the bytes the file really
+holds, so reading a file never takes much more memory than the file's size
+(compressed members, which corenn never writes, at most
+``MAX_COMPRESSED_MEMBER_BYTES``). :func:`flatten_state` and
 :func:`unflatten_state` turn a nested state (an optimizer's, a checkpoint's)
 into such arrays and document and back.
 """
@@ -12,6 +16,7 @@ into such arrays and document and back.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -25,6 +30,7 @@ from .errors import InvalidFile
 
 JSON_KEY = "__json__"
 MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_COMPRESSED_MEMBER_BYTES = 64 * 1024 * 1024
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, mode: str = "wb",
@@ -35,8 +41,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, mode:
     The file gets ``permissions`` (mkstemp would leave it readable by its owner only).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     try:
         os.chmod(tmp, permissions)
         with os.fdopen(fd, mode) as f:
@@ -44,6 +53,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, mode:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # e.g. a full disk: name the file being written, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -86,6 +98,7 @@ def load_arrays(path: str | os.PathLike, *, what: str = "file") -> tuple[dict[st
     if path.is_dir():
         raise InvalidFile(f"{what} {str(path)!r} is a folder, not a file")
     try:
+        _check_members(path, what)
         with np.load(path, allow_pickle=False) as npz:
             if JSON_KEY not in npz.files:
                 raise InvalidFile(f"{what} {str(path)!r} is not a corenn file (no {JSON_KEY} entry)")
@@ -160,3 +173,65 @@ def unflatten_state(arrays: Mapping[str, np.ndarray], document: Any) -> Any:
         return obj
 
     return walk(document)
+
+
+def _npy_header(f: Any) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, header length)`` of the ``.npy`` stream ``f``, reading nothing else."""
+    version = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(f)
+    return shape, dtype, f.tell()
+
+
+def _declared_bytes(shape: tuple[int, ...], dtype: np.dtype, header: int) -> int:
+    return header + math.prod(shape) * dtype.itemsize
+
+
+def _check_members(path: Path, what: str) -> None:
+    """Refuse, before inflating or allocating anything, an ``.npz`` whose members claim more than it holds."""
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_size > size:
+                raise InvalidFile(f"{what} {str(path)!r} is truncated or corrupt: its array {name!r} claims "
+                                  f"{info.compress_size} bytes in a file of {size}; use an intact copy or retrain")
+            if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+                raise InvalidFile(f"{what} {str(path)!r} is truncated or corrupt: its array {name!r} declares "
+                                  f"{info.file_size} bytes but stores {info.compress_size}")
+            if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSED_MEMBER_BYTES:
+                raise InvalidFile(f"{what} {str(path)!r} is refused: its compressed array {name!r} would inflate "
+                                  f"to {info.file_size} bytes (corenn writes uncompressed files; compressed "
+                                  f"arrays may hold at most {MAX_COMPRESSED_MEMBER_BYTES})")
+            with zf.open(info) as f:
+                shape, dtype, header = _npy_header(f)
+            if dtype.hasobject:
+                raise InvalidFile(f"{what} {str(path)!r} is truncated or corrupt: its array {name!r} holds Python "
+                                  "objects, which corenn never loads (no pickle); use an intact copy or retrain")
+            if _declared_bytes(shape, dtype, header) != info.file_size:
+                raise InvalidFile(f"{what} {str(path)!r} is truncated or corrupt: its array {name!r} declares shape "
+                                  f"{shape} of {dtype} but holds {info.file_size - header} bytes; use an intact "
+                                  "copy or retrain")
+
+
+def load_npy(path: str | os.PathLike, *, what: str = "array file") -> np.ndarray:
+    """A ``.npy`` array of numbers, its declared shape checked against the file's size before reading it."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidFile(f"{what} {str(path)!r} does not exist")
+    advice = "give a .npy array of numbers, as numpy.save writes them"
+    try:
+        with open(path, "rb") as f:
+            shape, dtype, header = _npy_header(f)
+        if dtype.hasobject:
+            raise InvalidFile(f"{what} {str(path)!r} holds Python objects, which corenn never loads; {advice}")
+        size = path.stat().st_size
+        if _declared_bytes(shape, dtype, header) != size:
+            raise InvalidFile(f"{what} {str(path)!r} declares shape {shape} of {dtype} but holds {size - header} "
+                              f"bytes: it is truncated or not what it claims; {advice}")
+        return np.load(path, allow_pickle=False)
+    except InvalidFile:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidFile(f"{what} {str(path)!r} is not a .npy array of numbers ({exc}); {advice}; corenn never "
+                          "loads pickled or object arrays") from exc

@@ -372,6 +372,10 @@ def load_model(path: str | os.PathLike) -> Sequential:
         path = path.with_name(path.name + ".npz")
     arrays, config = files.load_arrays(path, what="model file")
     where = f"model file {str(path)!r}"
+    declared, stored = _declared_values(config), sum(a.size for a in arrays.values())
+    if declared > 2 * stored + 1_000_000:  # would allocate far more than the file holds: refuse before building
+        raise InvalidFile(f"{where} is truncated or corrupt: its config declares layers of about {declared} values "
+                          f"but it stores {stored}; use an intact copy or retrain")
     try:
         model = Sequential.from_config(config)
     except (UnknownComponent, PluginError):
@@ -383,6 +387,20 @@ def load_model(path: str | os.PathLike) -> Sequential:
     except InvalidInput as exc:
         raise InvalidFile(f"{where}: {exc}") from exc
     return model
+
+
+def _declared_values(config: Any) -> int:
+    """About how many parameter values a model config asks for: per layer, the product of its
+    integer hyperparameters (the seed aside), e.g. in_features * out_features for dense."""
+    import math
+
+    total = 0
+    for entry in config.get("layers", []) if isinstance(config, Mapping) else []:
+        spec = entry.get("spec") if isinstance(entry, Mapping) else None
+        if isinstance(spec, Mapping):
+            total += math.prod(v for k, v in spec.items()
+                               if k != "seed" and isinstance(v, int) and not isinstance(v, bool) and v > 0)
+    return total
 
 
 def _fresh_spec(kind: str, spec: Any) -> Any:

@@ -264,3 +264,19 @@ def declared_input_width(element: Any) -> int | None:
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return int(value)
     return None
+
+
+@runtime_checkable
+class StatefulCallback(Protocol):
+    """A training callback with state that a checkpoint must keep (optional for callbacks).
+
+    ``state_dict()`` returns nested dicts/lists of arrays and JSON scalars (as an
+    optimizer's does); the trainer stores it in every checkpoint under the
+    callback's ``name`` and, on resume, hands it back to ``load_state_dict`` right
+    after ``on_train_begin`` (which may therefore reset the state freely).
+    """
+
+    name: str
+
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...

@@ -15,8 +15,10 @@ import inspect
 import numbers
 import os
 import re
+import signal
 import threading
 import traceback
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -157,6 +159,31 @@ def _describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class _noting_ctrl_c:
+    """While plugins load, note on ``registry`` whether a real Ctrl-C (SIGINT) arrives, so that a
+    KeyboardInterrupt that a plugin raises itself can be told from the user's."""
+
+    def __init__(self, registry: Registry):
+        self.registry, self.previous, self.installed = registry, None, False
+
+    def __enter__(self) -> None:
+        self.registry._user_interrupted = False
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.installed = True
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.registry._user_interrupted = True
+        if callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous if self.previous is not None else signal.SIG_DFL)
+
+
 class Registry:
     def __init__(self, *, load_entry_points: bool = True):
         self.pm = pluggy.PluginManager("corenn")
@@ -165,6 +192,7 @@ class Registry:
         self.entries: dict[tuple[str, str], Entry] = {}
         self.conflicts: dict[tuple[str, str], list[Entry]] = {}
         self._module_dist: dict[str, tuple[str, str]] = {}
+        self._user_interrupted = False  # a real Ctrl-C arrived while plugin code ran (see _noting_ctrl_c)
         if load_entry_points:
             self.load_entry_points()
 
@@ -174,6 +202,14 @@ class Registry:
         eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
         for ep in eps:
             self._module_dist[ep.module.split(".")[0]] = _name_and_version(ep.dist)
+        unknown = sorted(disabled - {ep.name for ep in eps})
+        if unknown:
+            warnings.warn(f"{DISABLE_VARIABLE} names {', '.join(map(repr, unknown))}, which no installed plugin is "
+                          f"called (installed: {', '.join(sorted({ep.name for ep in eps})) or 'none'})", stacklevel=2)
+        with _noting_ctrl_c(self):
+            self._load(eps, disabled)
+
+    def _load(self, eps: list, disabled: set[str]) -> None:
         for ep in eps:
             dist, version = self._module_dist[ep.module.split(".")[0]]
             info = PluginInfo(ep.name, dist, version, ep.value)
@@ -190,8 +226,8 @@ class Registry:
             try:
                 module = ep.load()
                 self._register_hooks(module, ep.name)
-            except Exception as exc:  # a broken plugin must not break the others
-                self._fail(info, exc)
+            except BaseException as exc:  # a broken plugin (even one that calls sys.exit) must not break the others
+                self._fail_unless_user_interrupt(info, exc)
                 continue
             self._collect(info)
 
@@ -226,6 +262,12 @@ class Registry:
             hint = f"; did you mean {close[0]!r}?" if close else f" (hooks: {', '.join(hooks)})"
             raise PluginError(f"{unknown[0]} is not a corenn hook{hint}")
 
+    def _fail_unless_user_interrupt(self, info: PluginInfo, exc: BaseException) -> None:
+        """A plugin's exception fails the plugin, except a KeyboardInterrupt of a real Ctrl-C, which goes on."""
+        if isinstance(exc, KeyboardInterrupt) and self._user_interrupted:
+            raise exc
+        self._fail(info, exc)
+
     def _fail(self, info: PluginInfo, exc: BaseException) -> None:
         info.status, info.exception = "failed", exc
         info.error = _describe_exception(exc)
@@ -250,8 +292,8 @@ class Registry:
                        for kind, hookname in HOOK_OF_KIND.items()
                        for impl in getattr(self.pm.hook, hookname).get_hookimpls() if impl.plugin_name == info.plugin
                        for cls in list(impl.function() or ())]
-        except Exception as exc:
-            self._fail(info, exc)
+        except BaseException as exc:
+            self._fail_unless_user_interrupt(info, exc)
             return
         for entry in entries:
             self._add(entry, info)

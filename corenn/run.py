@@ -9,14 +9,17 @@ A run folder holds ``config.toml`` (the resolved config), ``checkpoint.npz``
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
+import errno
 import io
 import json
 import math
 import os
 import time
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from .registry import create
 
 CONFIG_FILE, CHECKPOINT_FILE, MODEL_FILE = "config.toml", "checkpoint.npz", "model.npz"
 PREPROCESS_FILE, HISTORY_FILE, SUMMARY_FILE = "preprocess.npz", "history.json", "summary.json"
+LOCK_FILE = ".lock"
 
 
 class InvalidConfig(CorennError, ValueError):
@@ -88,10 +92,12 @@ class RunConfig:
         fields = {a.name for a in attrs.fields(cls)}
         flat: dict[str, Any] = {}
         for key, value in values.items():
-            if isinstance(value, Mapping) and key not in fields:  # [section] tables are flattened
-                flat.update(value)
-            else:
-                flat[key] = value
+            table = isinstance(value, Mapping) and key not in fields  # [section] tables are flattened
+            for k, v in (value.items() if table else [(key, value)]):
+                if k in flat:
+                    raise InvalidConfig(f"{where}: {k!r} is given twice (at the top level and in a [section], or "
+                                        "in two sections); keep one")
+                flat[k] = v
         for key in flat:
             if key not in fields:
                 close = difflib.get_close_matches(key, fields, n=1)
@@ -136,6 +142,8 @@ class RunConfig:
                 raise bad("batchnorm", "is not used with layers; write the normalization as a layer in the list")
         if isinstance(self.regularizer, list) and not self.regularizer:
             self.regularizer = None
+        if not isinstance(self.default_callbacks, bool):
+            raise bad("default_callbacks", "must be true or false")
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "must be float32 or float64")
         if self.schedule_unit not in ("epoch", "step"):
@@ -205,9 +213,13 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise InvalidConfig(f"config file {str(path)!r} does not exist")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        values = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+    if not text.strip():  # e.g. cut short by a crash: not the same thing as "all defaults"
+        raise InvalidConfig(f"config file {str(path)!r} is empty; give at least one key (see docs/config.md)")
+    return values
 
 
 def wanted_components(cfg: RunConfig) -> list[tuple[str, Any]]:
@@ -275,9 +287,28 @@ def build_model(cfg: RunConfig, num_features: int, num_classes: int):
     if cfg.layers:
         return classifier(cfg.layers, num_features, num_classes, weight_init=cfg.init, bias_init=cfg.bias_init,
                           seed=cfg.seed, dtype=cfg.dtype)
-    return mlp([num_features, *cfg.hidden, num_classes], activation=cfg.activation, weight_init=cfg.init,
-               bias_init=cfg.bias_init, input_dropout=cfg.input_dropout, dropout=cfg.dropout,
-               batchnorm=cfg.batchnorm, seed=cfg.seed, dtype=cfg.dtype)
+    sizes = [num_features, *cfg.hidden, num_classes]
+    values = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    needed = 4 * values * np.dtype(cfg.dtype).itemsize  # weights, gradients and two optimizer slots
+    if needed > _memory_bytes():
+        raise InvalidConfig(f"hidden={cfg.hidden} makes a model of {values:,} parameters, which needs about "
+                            f"{needed / 2**30:,.1f} GiB to train, more than this machine's "
+                            f"{_memory_bytes() / 2**30:,.1f} GiB; choose smaller hidden widths")
+    try:
+        return mlp(sizes, activation=cfg.activation, weight_init=cfg.init, bias_init=cfg.bias_init,
+                   input_dropout=cfg.input_dropout, dropout=cfg.dropout, batchnorm=cfg.batchnorm, seed=cfg.seed,
+                   dtype=cfg.dtype)
+    except MemoryError:
+        raise InvalidConfig(f"hidden={cfg.hidden}: the model does not fit in memory; choose smaller hidden "
+                            "widths") from None
+
+
+def _memory_bytes() -> int:
+    """This machine's physical memory (unbounded where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**62
 
 
 def default_callbacks() -> list[Any]:
@@ -309,13 +340,15 @@ class RunResult:
     test: dict
     seconds: float
     trainer: Any = attrs.field(repr=False, default=None)
+    already_finished: bool = False  # a resumed run that had nothing left to do (nothing was written)
 
 
 def check_folder(folder: Path, *, resume: bool) -> None:
-    """A new run needs a folder that holds no run yet; a resumed one needs its checkpoint."""
+    """A new run needs a folder that holds no run yet; a resumed one needs its checkpoint, or at least
+    its config (a run stopped before its first checkpoint restarts from the beginning)."""
     if resume:
-        if not (folder / CHECKPOINT_FILE).is_file():
-            raise InvalidConfig(f"cannot resume {str(folder)!r}: it holds no {CHECKPOINT_FILE}")
+        if not (folder / CHECKPOINT_FILE).is_file() and not (folder / CONFIG_FILE).is_file():
+            raise InvalidConfig(f"cannot resume {str(folder)!r}: it holds no {CHECKPOINT_FILE} and no {CONFIG_FILE}")
     elif (folder / CHECKPOINT_FILE).exists() or (folder / CONFIG_FILE).exists():
         raise InvalidConfig(f"run folder {str(folder)!r} already holds a run; resume it with "
                             f"'corenn train --resume {folder}' or choose another --out")
@@ -332,25 +365,87 @@ def make_folder(folder: Path) -> None:
         raise InvalidConfig(f"cannot write the run folder {str(folder)!r}: {exc.strerror or exc}") from exc
 
 
+class RunLock:
+    """An exclusive lock on a run folder while a process trains in it (``.lock``, holding its PID).
+
+    The lock is an advisory ``flock`` on the file, which the system releases when
+    the process ends however it ends, so a lock left by a killed process is taken
+    over. Taking it also removes the temporary files that a killed writer left.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder, self.fd = folder, None
+
+    def __enter__(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock (Windows): folders are not locked
+            return self
+        path = self.folder / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InvalidConfig(f"cannot write the run folder {str(self.folder)!r}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):  # no flock on this file system
+                os.close(fd)
+                return self
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise InvalidConfig(f"run folder {str(self.folder)!r} is in use by process {holder}, which is training "
+                                "in it; wait for it to finish (or stop it) or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        for stale in self.folder.glob(".*.tmp"):  # left by a writer killed mid-write (see files.atomic_write)
+            stale.unlink(missing_ok=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the flock
+            self.fd = None
+
+
 def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
           callbacks: Iterable[Any] = ()) -> RunResult:
     """Run ``cfg`` into ``folder`` (or resume the run there) and write the run files.
 
     Everything that can fail on bad input (the data, the components) is built
     before the folder is touched, so a bad config leaves nothing behind.
+    A run folder is locked (:class:`RunLock`) while this process trains in it.
     """
+    folder = Path(folder)
+    with contextlib.ExitStack() as stack:
+        locked = folder.is_dir()
+        if locked:  # fail fast when another process trains here
+            stack.enter_context(RunLock(folder))
+        check_folder(folder, resume=resume)
+        check_installed(cfg)
+        data, fitted = load_data(cfg)
+        model = build_model(cfg, data.num_features, data.num_classes)
+        trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)
+        trainer.run_folder = folder  # callbacks that write files (figures, reports) put them here
+        if not locked:
+            make_folder(folder)
+            stack.enter_context(RunLock(folder))
+        check_folder(folder, resume=resume)  # again, now that the folder is ours
+        return _train_locked(cfg, folder, data, fitted, model, trainer, resume=resume)
+
+
+def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: Any, trainer: Any, *,
+                  resume: bool) -> RunResult:
     from .preprocessing import preprocessors_state
 
-    folder = Path(folder)
-    check_folder(folder, resume=resume)
-    check_installed(cfg)
-    data, fitted = load_data(cfg)
-    model = build_model(cfg, data.num_features, data.num_classes)
-    trainer = build_trainer(cfg, model, checkpoint=folder / CHECKPOINT_FILE, callbacks=callbacks)
-    trainer.run_folder = folder  # callbacks that write files (figures, reports) put them here
-    if resume:
+    if resume and (folder / CHECKPOINT_FILE).is_file():
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
-    else:
+        if trainer.finished and (folder / MODEL_FILE).is_file():
+            trainer.history.stopped = _final_history(folder).get("stopped", trainer.history.stopped)
+            test = _finished_test(folder, data, trainer)
+            return RunResult(folder, trainer.history, test, 0.0, trainer, already_finished=True)
+    else:  # a new run, or one stopped before its first checkpoint: (re)start from the beginning
         make_folder(folder)
         atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
         arrays, specs = preprocessors_state(fitted)
@@ -368,6 +463,29 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
                "final_val_acc": history.epochs[-1].get("val_acc") if history.epochs else None}
     atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2))
     return RunResult(folder, history, test, seconds, trainer)
+
+
+def _final_history(folder: Path) -> dict:
+    """The history a finished run wrote last ({} if unreadable)."""
+    try:
+        history = json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return history if isinstance(history, dict) else {}
+
+
+def _finished_test(folder: Path, data: Any, trainer: Any) -> dict:
+    """The test result a finished run wrote (its summary), else that of its saved model."""
+    try:
+        test = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8")).get("test")
+        if isinstance(test, dict):
+            return test
+    except (OSError, ValueError):
+        pass
+    from .model import load_model
+
+    trainer.model.load_state_dict(load_model(folder / MODEL_FILE).state_dict())
+    return trainer.evaluate(data.X_test, data.y_test) if len(data.y_test) else {}
 
 
 def write_history(folder: Path, history: Any) -> None:
@@ -418,5 +536,14 @@ def predict(folder: str | os.PathLike, X: Any) -> np.ndarray:
 
     cfg, model, fitted, _ = open_run(folder)
     X = as_float_array(X, "predict input", ndim=2)
-    X = apply_preprocessors(fitted, X)
-    return model.predict(X)
+    labels, broken = np.empty(X.shape[0], dtype=np.int64), 0
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite scores are counted and warned about below
+        X = apply_preprocessors(fitted, X)
+        for start in range(0, X.shape[0], 1024):
+            scores = model.forward(X[start:start + 1024], training=False)
+            broken += int(np.count_nonzero(~np.isfinite(scores).all(axis=1)))
+            labels[start:start + 1024] = np.argmax(scores, axis=1)
+    if broken:
+        warnings.warn(f"{broken} of {len(labels)} inputs give NaN or infinite scores, so their predictions mean "
+                      "nothing; check those inputs (huge values?)", RuntimeWarning, stacklevel=2)
+    return labels

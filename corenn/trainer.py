@@ -40,6 +40,11 @@ class TrainingDiverged(CorennError):
     """The loss became NaN or infinite; the model holds its last good weights."""
 
 
+class InterruptedMidStep(KeyboardInterrupt):
+    """A Ctrl-C that stops training in the middle of an update: nothing is written, so the last
+    checkpoint (of a consistent point) stays as it was."""
+
+
 class Callback:
     """Base class for training callbacks; override the events you need.
 
@@ -171,6 +176,8 @@ class Trainer:
         self._good = [np.array(p, copy=True) for p in self._params]
         self._position: tuple[np.ndarray, int] | None = None  # (permutation, next batch) of an interrupted epoch
         self._interrupted = False
+        self._stopped_at_checkpoint = False  # a callback had stopped the run that a loaded checkpoint holds
+        self._callback_states: dict[str, Any] = {}  # loaded, handed to the callbacks after on_train_begin
 
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
@@ -205,7 +212,8 @@ class Trainer:
                 self._check_finite(float("nan"))
                 raise
 
-        self.stop_training = False
+        self._check_position(n)
+        self.stop_training, self._stopped_at_checkpoint = self._stopped_at_checkpoint, False
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
         for cb in self.callbacks:
@@ -216,6 +224,7 @@ class Trainer:
         n, steps_per_epoch = X.shape[0], self.steps_per_epoch
         for cb in self.callbacks:
             _call(cb, "on_train_begin", self)
+        self._restore_callback_states()
         try:
             while self.epoch < self.epochs and not self.stop_training:
                 epoch_start = time.perf_counter()
@@ -247,8 +256,13 @@ class Trainer:
                 self._remember_good()
                 for cb in self.callbacks:
                     _call(cb, "on_epoch_end", self, self.epoch - 1, logs)
+                if self._interrupted:  # during a full-batch step or the end-of-epoch work: checkpointed below
+                    raise KeyboardInterrupt
                 if self.checkpoint is not None:
                     self.save_checkpoint(self.checkpoint)
+        except InterruptedMidStep:
+            self.history.stopped = "interrupted"  # the model is mid-update: the last checkpoint stays
+            raise
         except KeyboardInterrupt:
             self.history.stopped = "interrupted"
             if self.checkpoint is not None:
@@ -284,6 +298,8 @@ class Trainer:
 
     def _full_batch_step(self, X, y, objective) -> None:
         def closure():
+            if self._interrupted:  # a full-batch step can take long: stop inside it (the checkpoint stays)
+                raise InterruptedMidStep
             data_loss, reg_loss = objective(X, y)
             self._check_finite(data_loss + reg_loss)
             return data_loss + reg_loss, self._grads
@@ -333,9 +349,15 @@ class Trainer:
 
     def _check_finite(self, loss: float) -> None:
         if not math.isfinite(loss):
+            if self.checkpoint is not None and self.checkpoint.is_file():
+                kept = "weights (and the last checkpoint is intact)"
+            elif self.checkpoint is not None:
+                kept = "weights (no checkpoint was written yet: resuming starts the run over)"
+            else:
+                kept = "weights"
             raise TrainingDiverged(
                 f"the loss became {loss} at step {self.step} (epoch {self.epoch}); the model keeps its last good "
-                "weights (and the last checkpoint is intact). Lower the learning rate (try 10x smaller), "
+                f"{kept}. Lower the learning rate (try 10x smaller), "
                 "check the data for NaN or huge values, or standardize the inputs")
 
     def _snapshot(self) -> None:
@@ -392,6 +414,8 @@ class Trainer:
         arrays.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
         if self._position is not None:
             arrays["position/perm"] = self._position[0]
+        callback_arrays, callback_doc = flatten_state(self._callback_state_dicts(), prefix="callbacks/")
+        arrays.update(callback_arrays)
         doc = {
             "format": "corenn-checkpoint", "version": CHECKPOINT_VERSION,
             "model": self.model.config(), "optimizer": opt_doc,
@@ -401,8 +425,49 @@ class Trainer:
             "rng": self.rng.bit_generator.state, "layer_rngs": rng_states(self.model),
             "history": self.history.to_dict(),
             "schedules": [s.state_dict() for s in self.observing_schedules()],
+            "callbacks": callback_doc, "stopped": bool(self.stop_training),
         }
         return save_arrays(path, arrays, doc)
+
+    def _callback_state_dicts(self) -> dict[str, Any]:
+        """The state of every callback that declares one (``state_dict``), keyed by name (name#2, ... for repeats)."""
+        states: dict[str, Any] = {}
+        for key, cb in self._keyed_callbacks():
+            if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict"):
+                states[key] = cb.state_dict()
+        return states
+
+    def _keyed_callbacks(self) -> list[tuple[str, Any]]:
+        seen: dict[str, int] = {}
+        keyed = []
+        for cb in self.callbacks:
+            name = str(getattr(cb, "name", type(cb).__name__))
+            seen[name] = seen.get(name, 0) + 1
+            keyed.append((name if seen[name] == 1 else f"{name}#{seen[name]}", cb))
+        return keyed
+
+    def _restore_callback_states(self) -> None:
+        for key, cb in self._keyed_callbacks():
+            if key in self._callback_states and hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(self._callback_states[key])
+        self._callback_states = {}
+
+    def _check_position(self, n: int) -> None:
+        """A loaded checkpoint's position in an epoch must fit the data it continues on."""
+        if self._position is None:
+            return
+        perm, batch = self._position
+        if (perm.ndim != 1 or perm.dtype.kind not in "iu" or len(perm) != n
+                or not np.array_equal(np.sort(perm), np.arange(n)) or not 0 <= batch <= self.steps_per_epoch):
+            raise InvalidFile(f"the checkpoint's position in epoch {self.epoch} (batch {batch} of a shuffle order of "
+                              f"{perm.size} samples) does not fit this data ({n} samples, {self.steps_per_epoch} "
+                              "batches); resume with the run's own config and data")
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has nothing left to do: all epochs done, or a callback stopped it
+        (in this process, or in the one that wrote the loaded checkpoint)."""
+        return self.epoch >= self.epochs or self.stop_training or self._stopped_at_checkpoint
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore everything :meth:`save_checkpoint` wrote; :meth:`fit` then continues from there."""
@@ -421,14 +486,19 @@ class Trainer:
             self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
             self.optimizer.load_state_dict(unflatten_state(
                 {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}, doc["optimizer"]))
-            self.epoch, self.step = int(doc["epoch"]), int(doc["step"])
+            self.epoch, self.step = _count(doc["epoch"], "epoch"), _count(doc["step"], "step")
             self.rng.bit_generator.state = doc["rng"]
             set_rng_states(self.model, doc["layer_rngs"])
-            self.history = History.from_dict(doc["history"])
+            self.history = _history_from(doc["history"])
             self._load_schedule_states(doc.get("schedules", []))
             batch = doc.get("batch")
-            self._position = None if batch is None else (arrays["position/perm"], int(batch))
-        except (InvalidFile, InvalidInput, KeyError, TypeError, ValueError) as exc:
+            self._position = None if batch is None else (arrays["position/perm"], _count(batch, "batch"))
+            self._stopped_at_checkpoint = doc.get("stopped", False) is True
+            self._callback_states = unflatten_state(
+                {k: v for k, v in arrays.items() if k.startswith("callbacks/")}, doc.get("callbacks") or {})
+            if not isinstance(self._callback_states, dict):
+                raise ValueError("its callback states are not a mapping")
+        except (InvalidFile, InvalidInput, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             self._restore_resumable_state(before)  # a checkpoint that does not fit changes nothing
             if isinstance(exc, InvalidFile):
                 raise
@@ -448,17 +518,41 @@ class Trainer:
         """A copy of everything :meth:`load_checkpoint` replaces."""
         model_state = {k: v.copy() for k, v in self.model.state_dict().items()}
         return (model_state, self.optimizer.state_dict(), self.epoch, self.step, self.rng.bit_generator.state,
-                rng_states(self.model), self.history, self._position,
-                [s.state_dict() for s in self.observing_schedules()])
+                rng_states(self.model), self.history, self._position, self._stopped_at_checkpoint,
+                self._callback_states, [s.state_dict() for s in self.observing_schedules()])
 
     def _restore_resumable_state(self, state: tuple) -> None:
         (model_state, optimizer_state, self.epoch, self.step, rng, layer_rngs, self.history, self._position,
-         schedule_states) = state
+         self._stopped_at_checkpoint, self._callback_states, schedule_states) = state
         self._load_schedule_states(schedule_states)
         self.model.load_state_dict(model_state)
         self.optimizer.load_state_dict(optimizer_state)
         self.rng.bit_generator.state = rng
         set_rng_states(self.model, layer_rngs)
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"its {what} is {value!r}, not a count >= 0")
+    return value
+
+
+def _history_from(d: Any) -> History:
+    """A History from a checkpoint's dict, its lists checked to be lists of the right things."""
+    if not isinstance(d, dict):
+        raise ValueError(f"its history is a {type(d).__name__}, not a mapping")
+    history = History.from_dict(d)
+    for a in attrs.fields(History):
+        value = getattr(history, a.name)
+        if a.name == "stopped":
+            if value is not None and not isinstance(value, str):
+                raise ValueError("its history's 'stopped' is not a text")
+        elif not isinstance(value, list) or not all(
+                isinstance(v, dict) if a.name in ("epochs", "ratios") else
+                (v is None or isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value):
+            raise ValueError(f"its history's {a.name!r} is not a list of "
+                             + ("mappings" if a.name in ("epochs", "ratios") else "numbers"))
+    return history
 
 
 def rng_states(model: Any) -> list:
@@ -483,7 +577,7 @@ def _spec_or_none(component: Any) -> dict | None:
 
 class _deferred_interrupts:
     """Ctrl-C during training takes effect at the next batch boundary, so the
-    checkpoint it writes is consistent; a second Ctrl-C interrupts at once."""
+    checkpoint it writes is consistent; a second Ctrl-C interrupts at once and writes nothing."""
 
     def __init__(self, trainer: Trainer):
         self.trainer = trainer
@@ -497,7 +591,7 @@ class _deferred_interrupts:
 
     def _handle(self, signum, frame) -> None:
         if self.trainer._interrupted:
-            raise KeyboardInterrupt
+            raise InterruptedMidStep
         self.trainer._interrupted = True
 
     def __exit__(self, *exc) -> None:

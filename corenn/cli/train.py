@@ -70,6 +70,9 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
     if resume is not None:
         if config is not None or any(v is not None for v in fields.values()):
             raise runs.InvalidConfig("--resume continues a run with its own config; give no config or options")
+        if out is not None and out.resolve() != resume.resolve():
+            raise runs.InvalidConfig(f"--resume continues the run in {resume} itself; leave out --out {out} "
+                                     "(to start a new run elsewhere, give its config and --out)")
         folder = resume
         cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
     else:
@@ -87,8 +90,9 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        console.print(f"interrupted: the checkpoint in {folder} is saved; continue with "
-                      f"'corenn train --resume {folder}'", highlight=False)
+        saved = (f"the checkpoint in {folder} is saved" if (folder / runs.CHECKPOINT_FILE).is_file()
+                 else "no checkpoint was written yet, so resuming starts the run over")
+        console.print(f"interrupted: {saved}; continue with 'corenn train --resume {folder}'", highlight=False)
         raise typer.Exit(130)
     except BaseException as exc:
         if bar:
@@ -96,6 +100,12 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
         if isinstance(exc, TrainingDiverged):
             reports.print(console)  # e.g. the training doctor's diagnosis of the divergence
         raise
+    if result.already_finished:
+        stopped = f" ({result.history.stopped})" if result.history.stopped else ""
+        tested = f" (test accuracy {result.test['accuracy']:.4f})" if result.test else ""
+        console.print(f"run {folder} already finished after {result.trainer.epoch} epochs{stopped}{tested}; nothing "
+                      "to do, its files are unchanged", highlight=False, soft_wrap=True)
+        return
     test = result.test
     line = f"test accuracy {test['accuracy']:.4f} (loss {test['loss']:.4f}, {test['n']} samples)" if test else "no test split"
     console.print(f"{line}; {result.trainer.epoch} epochs in {result.seconds:.1f} s; run folder: {folder}",
@@ -195,16 +205,10 @@ def predict_command(runs: List[Path] = typer.Argument(..., help="A run folder, o
                     vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP)) -> None:
     """Predict class indices (or probabilities) for the inputs in a .npy file; several runs vote."""
     from ..ensemble import Ensemble
-    from ..files import atomic_write
+    from ..files import atomic_write, load_npy
     from ..run import predict
 
-    if not file.is_file():
-        raise InvalidFile(f"input file {str(file)!r} does not exist")
-    try:
-        X = np.load(file, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InvalidFile(f"{str(file)!r} is not a .npy array of numbers (as numpy.save writes them); "
-                          "corenn never loads pickled or object arrays") from exc
+    X = load_npy(file, what="input file")
     if len(runs) == 1 and not proba and weights is None and vote == "mean":
         labels = predict(runs[0], X)
     else:

@@ -15,6 +15,7 @@ class EarlyStopping:
     ``patience`` the run stops (``trainer.stop_training = True``). With
     ``restore_best`` the model's parameters go back to those of the best epoch
     when training ends (batch-norm running statistics included). Runs without validation data are left alone.
+    All of this is in the trainer's checkpoints, so a resumed run stops where the uninterrupted one does.
     """
 
     name = "early_stopping"
@@ -50,6 +51,28 @@ class EarlyStopping:
                 np.copyto(a, self._best[k])
         if self.stopped_epoch is not None:
             history.stopped = f"early stopping at epoch {self.stopped_epoch} (best val_acc {self.best:.4f} at epoch {self.best_epoch})"
+
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: best score and epoch, the patience count, whether it stopped, best weights."""
+        best = None if self.best == -np.inf else float(self.best)
+        weights = {k: a.copy() for k, a in self._best.items()} if self.best_epoch is not None else {}
+        return {"best": best, "best_epoch": self.best_epoch, "waited": self.waited,
+                "stopped_epoch": self.stopped_epoch, "best_weights": weights}
+
+    def load_state_dict(self, state) -> None:
+        """Continue from :meth:`state_dict`'s state (called after ``on_train_begin``)."""
+        weights = state.get("best_weights") or {}
+        if state.get("best_epoch") is not None and set(weights) != set(self._best):
+            raise corenn.InvalidFile(f"early_stopping: the checkpoint's best weights {sorted(weights)} do not match "
+                                     f"this model's {sorted(self._best)}; resume with the run's own config")
+        for k, a in weights.items():
+            if np.shape(a) != self._best[k].shape:
+                raise corenn.InvalidFile(f"early_stopping: the checkpoint's best {k} has shape {np.shape(a)}, "
+                                         f"this model's {self._best[k].shape}")
+            np.copyto(self._best[k], a)
+        self.best = -np.inf if state.get("best") is None else float(state["best"])
+        self.best_epoch, self.waited = state.get("best_epoch"), int(state.get("waited", 0))
+        self.stopped_epoch = state.get("stopped_epoch")
 
     def report(self) -> str:
         if self.stopped_epoch is None:

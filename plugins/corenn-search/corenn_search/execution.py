@@ -89,13 +89,24 @@ class InProcess:
 _WORKER_DATA: Any = None
 
 
-def _init_worker(data: Any) -> None:
+def _init_worker(data: Any, parent: int | None = None) -> None:
     import signal
+    import threading
 
     global _WORKER_DATA
     _WORKER_DATA = data
+    if parent is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="parent-watch").start()
     corenn.available("layer")  # load the plugins now, not inside the first trial's time
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search's to handle: it stops the pool
+
+
+def _exit_when_orphaned(parent: int, every: float = 0.5) -> None:
+    """End this worker as soon as the search that started it is gone (even killed with -9): it is then
+    re-parented, so its parent PID changes."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 def _pool_trial(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,7 +141,7 @@ class LocalPool:
         from concurrent.futures import ProcessPoolExecutor
 
         self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_init_worker, initargs=(data,))
+                                        initializer=_init_worker, initargs=(data, os.getpid()))
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, dict]]:
         from concurrent.futures import as_completed

@@ -48,7 +48,7 @@ class Storage:
                 self.conn.execute("PRAGMA synchronous=FULL")
                 self.conn.executescript(_SCHEMA)
             self.meta()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, ValueError) as exc:
             raise corenn.InvalidFile(f"{str(self.path)!r} is not a corenn search storage file ({exc})") from exc
 
     @classmethod
@@ -60,24 +60,38 @@ class Storage:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         elif path.exists() and path.stat().st_size:
-            store = cls(path)
-            stored = store.meta()
+            stored = cls.peek(path)  # read-only: a foreign file is refused untouched
             if stored.get("format") != FORMAT:
-                store.close()
                 raise SearchError(f"{str(path)!r} is not a corenn search storage file; choose another --storage "
                                   "(or --force-new to overwrite it)")
             if stored.get("hash") != identity_hash(identity):
-                store.close()
                 raise SearchError(f"storage {str(path)!r} holds another search ({_difference(stored, identity)}); "
                                   "re-run with --force-new to discard it and start over, or choose another "
                                   "--storage or --out")
-            return store
+            return cls(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         store = cls(path)
         with store.transaction():
             store._set_meta({"format": FORMAT, "hash": identity_hash(identity), "identity": identity,
                              "created": _now()})
         return store
+
+    @classmethod
+    def peek(cls, path: str | os.PathLike) -> dict[str, Any]:
+        """The meta table of the file at ``path``, read without writing anything to it ({} if it has none)."""
+        try:
+            conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30)
+        except sqlite3.DatabaseError as exc:
+            raise corenn.InvalidFile(f"{str(path)!r} is not a corenn search storage file ({exc})") from exc
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "meta" not in tables:
+                return {}
+            return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+            raise corenn.InvalidFile(f"{str(path)!r} is not a corenn search storage file ({exc})") from exc
+        finally:
+            conn.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -134,7 +148,25 @@ class Storage:
                "worker, session FROM trials")
         rows = self.conn.execute(sql + (" WHERE stage = ?" if stage is not None else "") + " ORDER BY stage, idx",
                                  () if stage is None else (stage,))
-        return [Trial(s, i, json.loads(p), *rest) for s, i, p, *rest in rows]
+        return [self._trial(row) for row in rows]
+
+    def _trial(self, row: Sequence[Any]) -> Trial:
+        """A stored row as a Trial, or an error naming the damaged row."""
+        stage, index, params, status, *numbers, error, worker, session = row
+        try:
+            params = json.loads(params)
+            if not isinstance(params, dict) or status not in ("ok", "failed"):
+                raise ValueError("params must be a JSON object and status 'ok' or 'failed'")
+            for value in (stage, index, session, numbers[-2]):
+                if value is not None and not isinstance(value, int):
+                    raise ValueError(f"{value!r} is not an integer")
+            for value in numbers:
+                if value is not None and not isinstance(value, (int, float)):
+                    raise ValueError(f"{value!r} is not a number")
+            return Trial(stage, index, params, status, *numbers, error, worker, session)
+        except (ValueError, TypeError) as exc:
+            raise corenn.InvalidFile(f"storage {str(self.path)!r} has a damaged trial row (stage {stage!r}, index "
+                                     f"{index!r}: {exc}); delete that row, or start over with --force-new") from exc
 
     def close(self) -> None:
         self.conn.close()
