@@ -299,7 +299,8 @@ class Registry:
                 raise InvalidHyperparameter(type(spec).__name__, next(iter(overrides)), overrides,
                                             "overrides need a spec (name or mapping), not an instance")
             return spec  # already a component instance
-        name, params = parse_spec(spec)
+        # values typed as users type them, by the fields' annotations: path=/data, download=true
+        name, params = parse_spec(spec, lambda n: {a.name: a.type for a in hyperparameters(self.entry(kind, n).cls)})
         params.update(overrides)
         cls = self.entry(kind, name).cls
         fields = {a.name: a for a in hyperparameters(cls)}
