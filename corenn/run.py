@@ -15,7 +15,6 @@ import io
 import json
 import math
 import os
-import time
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -248,12 +247,12 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
     trainer.run_folder = folder  # callbacks that write files (figures, reports) put them here
     if resume:
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
+        extend_run(folder, cfg, trainer)
     else:
         make_folder(folder)
         atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
         arrays, specs = preprocessors_state(fitted)
         save_arrays(folder / PREPROCESS_FILE, arrays, {"preprocess": specs, "classes": list(data.classes)})
-    started = time.perf_counter()
     validation = (data.X_val, data.y_val) if len(data.y_val) else None
     try:
         history = trainer.fit(data.X_train, data.y_train, validation=validation)
@@ -261,11 +260,42 @@ def train(cfg: RunConfig, folder: str | os.PathLike, *, resume: bool = False,
         write_history(folder, trainer.history)
     model.save(folder / MODEL_FILE)
     test = trainer.evaluate(data.X_test, data.y_test) if len(data.y_test) else {}
-    seconds = time.perf_counter() - started
+    seconds = history.seconds  # training time, every segment of a resumed run included
     summary = {"test": test, "epochs": trainer.epoch, "steps": trainer.step, "seconds": seconds,
+               "stopped": history.stopped,
                "final_val_acc": history.epochs[-1].get("val_acc") if history.epochs else None}
     atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2))
     return RunResult(folder, history, test, seconds, trainer)
+
+
+def extend_run(folder: Path, cfg: RunConfig, trainer: Any) -> None:
+    """Let a resumed run train to ``cfg.epochs`` where its config asked for another number.
+
+    The result is bit-identical to a run asked for ``cfg.epochs`` from the start (every
+    schedule's length is its own hyperparameter, not the number of epochs), except where
+    the run ended early: a divergence or a callback's stop (its state is not in the
+    checkpoint), which are refused with the reason. ``config.toml`` is updated.
+    """
+    asked = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE)).epochs
+    if cfg.epochs == asked:
+        return
+    stopped = _stopped(folder, trainer.history.stopped)
+    if cfg.epochs < trainer.epoch:
+        raise InvalidConfig(f"cannot train {str(folder)!r} to {cfg.epochs} epochs: it has trained {trainer.epoch} "
+                            f"already; give --epochs {trainer.epoch + 1} or more")
+    if stopped not in (None, "interrupted"):
+        raise InvalidConfig(f"cannot extend {str(folder)!r} to {cfg.epochs} epochs: it stopped early ({stopped}), "
+                            "so more epochs would not match a longer run; start a new run with --epochs "
+                            f"{cfg.epochs}")
+    atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
+
+
+def _stopped(folder: Path, default: str | None = None) -> str | None:
+    """Why the run in ``folder`` ended early, as its history.json says (callbacks set it after the last checkpoint)."""
+    try:
+        return json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8")).get("stopped", default)
+    except (OSError, ValueError, AttributeError):
+        return default
 
 
 def write_history(folder: Path, history: Any) -> None:
@@ -299,6 +329,13 @@ def open_run(folder: str | os.PathLike):
     cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
     model_path = folder / MODEL_FILE
     if not model_path.exists():
+        stopped = _stopped(folder)
+        if stopped == "diverged":
+            raise InvalidFile(f"run {str(folder)!r} diverged (its loss became NaN or infinite), so it has no "
+                              f"{MODEL_FILE}; start a new run with a smaller learning rate (try 10x smaller)")
+        if stopped == "interrupted":
+            raise InvalidFile(f"run {str(folder)!r} was interrupted before it wrote {MODEL_FILE}; finish it with "
+                              f"'corenn train --resume {folder}'")
         raise InvalidFile(f"run {str(folder)!r} has no {MODEL_FILE} yet; wait for it to finish or resume it")
     model = load_model(model_path)
     arrays, doc = load_arrays(folder / PREPROCESS_FILE, what="preprocessing file")
@@ -309,12 +346,17 @@ def open_run(folder: str | os.PathLike):
     return cfg, model, fitted, list(doc.get("classes", []))
 
 
-def predict(folder: str | os.PathLike, X: Any) -> np.ndarray:
-    """Class indices predicted by a run's model for raw (unpreprocessed) inputs X."""
+def predict(folder: str | os.PathLike, X: Any, *, proba: bool = False) -> np.ndarray:
+    """Class indices predicted by a run's model for raw (unpreprocessed) inputs X, shape (N,);
+    with ``proba=True`` class probabilities, shape (N, classes): softmax(scores) row by row."""
     from .arrays import as_float_array
     from .preprocessing import apply_preprocessors
 
     cfg, model, fitted, _ = open_run(folder)
     X = as_float_array(X, "predict input", ndim=2)
     X = apply_preprocessors(fitted, X)
-    return model.predict(X)
+    if not proba:
+        return model.predict(X)
+    scores = model.forward(X, training=False)
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)

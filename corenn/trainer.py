@@ -64,6 +64,9 @@ class History:
     Per epoch: ``epochs``, a list of dicts with ``epoch``, ``train_acc``, ``val_acc``,
     ``val_loss``, ``seconds``. ``ratios``: dicts ``{"step": t, "<param>": ||update|| / ||param||}``,
     the tutorial's update/weight ratio (healthy near 1e-3), every ``ratio_every`` steps.
+    ``stopped``: why the last :meth:`Trainer.fit` ended early ("interrupted", "diverged", a
+    callback's reason), None when it ran to the end. ``seconds``: the time spent in ``fit``,
+    summed over every segment of a resumed run.
     """
 
     loss: list[float] = attrs.Factory(list)
@@ -73,6 +76,7 @@ class History:
     epochs: list[dict] = attrs.Factory(list)
     ratios: list[dict] = attrs.Factory(list)
     stopped: str | None = None
+    seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return attrs.asdict(self)
@@ -158,6 +162,7 @@ class Trainer:
         self._good = [np.array(p, copy=True) for p in self._params]
         self._position: tuple[np.ndarray, int] | None = None  # (permutation, next batch) of an interrupted epoch
         self._interrupted = False
+        self._segment: tuple[float, float] | None = None  # (start of this fit, seconds of earlier ones)
 
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
@@ -195,8 +200,14 @@ class Trainer:
                 raise
 
         self.stop_training = False
+        self.history.stopped = None  # a resumed run is judged by how this segment ends
+        self._segment = (time.perf_counter(), self.history.seconds)
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
+            try:
+                self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
+            finally:
+                self._count_seconds()
+                self._segment = None
         for cb in self.callbacks:
             _call(cb, "on_train_end", self, self.history)
         return self.history
@@ -244,6 +255,12 @@ class Trainer:
             self.history.stopped = "diverged"
             self._restore_good()
             raise
+
+    def _count_seconds(self) -> None:
+        """history.seconds: the earlier segments' time plus this fit's so far."""
+        if getattr(self, "_segment", None) is not None:
+            started, before = self._segment
+            self.history.seconds = before + time.perf_counter() - started
 
     def _train_eval_indices(self, n: int) -> np.ndarray:
         """A fixed subset of the training set on which per-epoch train accuracy is measured."""
@@ -366,6 +383,7 @@ class Trainer:
         """Write model, optimizer state, generator states, history and position atomically."""
         from .optim import flatten_state
 
+        self._count_seconds()
         arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         opt_arrays, opt_doc = flatten_state(self.optimizer.state_dict())
         arrays.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
