@@ -35,21 +35,19 @@ def _kinds(kind: str | None) -> tuple[str, ...]:
 
 def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}."),
                     as_json: bool = JSON_OPTION) -> None:
-    """List registered components: kind, name, distribution, summary."""
+    """List registered components: name, distribution and summary, by kind."""
     kinds = _kinds(kind)
     rows = [describe(k, n) for k in kinds for n in registry().available(k)]
     if as_json:
         print(json.dumps([{"kind": d.kind, "name": d.name, "distribution": d.distribution,
                            "version": d.version, "summary": d.summary} for d in rows], indent=2))
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("kind", "name", "distribution"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("summary")
-    for d in rows:
-        table.add_row(d.kind, d.name, d.distribution, escape(d.summary))
     console = _console()
-    console.print(table if rows else "no components registered; install plugins (see 'corenn plugins')")
+    if rows:
+        for line in component_lines(rows, console.width):
+            console.print(line, soft_wrap=True)
+    else:
+        console.print("no components registered; install plugins (see 'corenn plugins')")
     failed = [p for p in plugins() if p.status == "failed"]
     if failed:
         console.print(f"[yellow]{len(failed)} plugin(s) failed to load: "
@@ -58,6 +56,23 @@ def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {'
     for k, n in sorted(reg.conflicts):
         if k in kinds:
             console.print(f"[yellow]left out: {escape(reg.conflict_message(k, n))}[/yellow]", highlight=False)
+
+
+def component_lines(rows: list, width: int) -> list:
+    """``corenn list`` as lines that fit ``width``: a header per kind, then one line per component
+    (two-space indent, name, distribution, summary cut to the width with an ellipsis)."""
+    from rich.text import Text
+
+    lines = []
+    for kind in dict.fromkeys(d.kind for d in rows):
+        group = [d for d in rows if d.kind == kind]
+        names, dists = (max(len(getattr(d, f)) for d in group) for f in ("name", "distribution"))
+        lines.append(Text(kind, style="bold"))
+        for d in group:
+            line = Text(f"  {d.name:<{names}}  {d.distribution:<{dists}}  {d.summary}".rstrip())
+            line.truncate(max(width, 1), overflow="ellipsis")
+            lines.append(line)
+    return lines
 
 
 def info(kind: str = typer.Argument(..., help="Component kind."),
