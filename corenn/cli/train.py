@@ -84,8 +84,8 @@ def _default_folder(cfg: RunConfig) -> Path:
 
 
 def train_command(config: Optional[Path] = typer.Argument(None, help="TOML config file (options override it)."),
-                  out: Optional[Path] = typer.Option(None, "--out", help="Run folder.",
-                                                     show_default="runs/TIME-DATASET"),
+                  out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: a new folder in "
+                                                     "runs/ named by the time and the dataset)."),
                   resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder "
                                                         "(with --epochs N: train it to N epochs)."),
                   progress: bool = typer.Option(True, "--progress/--no-progress", metavar="",
