@@ -14,7 +14,7 @@ from ..errors import UnknownComponent
 from ..registry import KINDS, describe, plugins, registry
 from ..spec import format_spec
 
-JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+JSON_OPTION = typer.Option(False, "--json", metavar="", help="Print machine-readable JSON instead of a table.")
 
 
 def _console() -> Console:
@@ -51,11 +51,12 @@ def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {'
     failed = [p for p in plugins() if p.status == "failed"]
     if failed:
         console.print(f"[yellow]{len(failed)} plugin(s) failed to load: "
-                      f"{', '.join(p.distribution for p in failed)}; see 'corenn plugins'[/yellow]")
+                      f"{', '.join(p.distribution for p in failed)}; see 'corenn plugins'[/yellow]", soft_wrap=True)
     reg = registry()
     for k, n in sorted(reg.conflicts):
         if k in kinds:
-            console.print(f"[yellow]left out: {escape(reg.conflict_message(k, n))}[/yellow]", highlight=False)
+            console.print(f"[yellow]left out: {escape(reg.conflict_message(k, n))}[/yellow]", highlight=False,
+                          soft_wrap=True)
 
 
 def component_lines(rows: list, width: int) -> list:
@@ -95,7 +96,7 @@ def info(kind: str = typer.Argument(..., help="Component kind."),
                           "(required)" if h.required else escape(repr(h.default)), escape(h.doc))
         console.print(table)
         example = format_spec(d.name, {h.name: h.default for h in d.hyperparameters if not h.required})
-        console.print(f"spec: {example}", markup=False, highlight=False)
+        console.print(f"spec: {example}", markup=False, highlight=False, soft_wrap=True)
     else:
         console.print("no hyperparameters")
 
@@ -120,9 +121,11 @@ def list_plugins(as_json: bool = JSON_OPTION) -> None:
     console.print(table if infos else "no plugins installed")
     for p in infos:
         if p.status == "failed":
-            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {escape(p.error or '')}", highlight=False)
+            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {escape(p.error or '')}", highlight=False,
+                          soft_wrap=True)
     for kind, name in sorted(conflicts):
-        console.print(f"[red]conflict[/red]: {escape(registry().conflict_message(kind, name))}", highlight=False)
+        console.print(f"[red]conflict[/red]: {escape(registry().conflict_message(kind, name))}", highlight=False,
+                      soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

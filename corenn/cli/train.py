@@ -90,8 +90,9 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
                                                         "(with --epochs N: train it to N epochs)."),
                   progress: bool = typer.Option(True, "--progress/--no-progress", metavar="",
                                                 help="Show progress: a bar on a terminal, else a line per epoch."),
-                  quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the result line."),
-                  as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/cli.md)."),
+                  quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="Print only the result line."),
+                  as_json: bool = typer.Option(False, "--json", metavar="",
+                                               help="Print one JSON object (see docs/cli.md)."),
                   **fields: Any) -> None:
     """Train an MLP (digits and a sensible default model when nothing is given)."""
     from .. import run as runs
@@ -212,7 +213,7 @@ def _console():
 def evaluate_command(run: Path = typer.Argument(..., help="A run folder."),
                      dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec (default: the run's)."),
                      split: str = typer.Option("test", "--split", help="train, val or test."),
-                     as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+                     as_json: bool = typer.Option(False, "--json", metavar="", help="Print JSON.")) -> None:
     """Evaluate a run's model on a dataset split (with the run's fitted preprocessing)."""
     from ..preprocessing import apply_preprocessors
     from ..registry import create
@@ -233,9 +234,10 @@ def evaluate_command(run: Path = typer.Argument(..., help="A run folder."),
 def predict_command(run: Path = typer.Argument(..., help="A run folder."),
                     file: Path = typer.Argument(..., help="A .npy file of inputs, shape (N, features)."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this .npy."),
-                    proba: bool = typer.Option(False, "--proba", help="Class probabilities (N, classes), the "
-                                               "softmax of the model's scores, instead of class indices."),
-                    as_json: bool = typer.Option(False, "--json", help="Print JSON (see docs/cli.md).")) -> None:
+                    proba: bool = typer.Option(False, "--proba", metavar="", help="Class probabilities (N, classes), "
+                                               "the softmax of the model's scores, instead of class indices."),
+                    as_json: bool = typer.Option(False, "--json", metavar="",
+                                                 help="Print JSON (see docs/cli.md).")) -> None:
     """Predict class indices (or, with --proba, class probabilities) for the inputs in a .npy file."""
     from ..files import atomic_write
     from ..run import predict

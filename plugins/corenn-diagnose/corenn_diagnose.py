@@ -183,7 +183,7 @@ def corenn_commands(app):
         samples: int = typer.Option(1000, "--samples", help="Gaussian input samples."),
         seed: int = typer.Option(0, "--seed", help="Seed of the input and weights."),
         out: Path = typer.Option(Path("."), "--out", help="Folder for the figure (PNG) and the numbers (JSON)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the numbers, verdict and files as JSON."),
+        as_json: bool = typer.Option(False, "--json", metavar="", help="Print the numbers, verdict and files as JSON."),
     ) -> None:
         """Forward N(0, 1) data through a deep net: per-layer mean, std, histograms and gradient scale."""
         stats = activation_statistics(activation, init, layers=layers, units=units, samples=samples, seed=seed)

@@ -190,7 +190,7 @@ def corenn_commands(app):
     def plot_command(
         run: Path = typer.Argument(..., help="A run folder (finished or in progress)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Folder for training.png (default: the run folder)."),
-        as_json: bool = typer.Option(False, "--json", help="Print what was read and drawn as JSON."),
+        as_json: bool = typer.Option(False, "--json", metavar="", help="Print what was read and drawn as JSON."),
     ) -> None:
         """Draw a run's loss, accuracy, learning rate and update ratios (training.png)."""
         path, history, source = plot_run(run, out)

@@ -33,12 +33,13 @@ def command():
                                                "(default: search.sqlite in the search folder)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Search folder: storage, figure, best.toml "
                                            "(default: a folder in searches/ named by the dataset and the search)."),
-        force_new: bool = typer.Option(False, "--force-new", help="Discard what the storage holds and start over."),
+        force_new: bool = typer.Option(False, "--force-new", metavar="",
+                                       help="Discard what the storage holds and start over."),
         show_path: Optional[Path] = typer.Option(None, "--show", help="Print the table of a stored search "
                                             "(its storage file or folder), finished or not, and exit."),
         top: int = typer.Option(20, "--top", min=1, help="Rows of the ranked table."),
         progress: bool = typer.Option(True, "--progress/--no-progress", metavar="", help="Show a progress bar."),
-        as_json: bool = typer.Option(False, "--json", help="Print the search as JSON (see docs/cli.md)."),
+        as_json: bool = typer.Option(False, "--json", metavar="", help="Print the search as JSON (see docs/cli.md)."),
         **fields: Any) -> None:
         """Random hyperparameter search, coarse to fine, resumable; local processes or a Dask cluster.
 
