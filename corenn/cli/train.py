@@ -255,7 +255,7 @@ def predict_command(run: Path = typer.Argument(..., help="A run folder."),
         atomic_write(out, lambda f: np.save(f, values))
         what = "class probabilities" if proba else "predictions"
         if as_json:
-            print(json.dumps({"file": str(out), "n": len(values), "classes": classes, "probabilities": proba}))
+            print(json.dumps({"file": str(out), "n": len(values), "classes": classes, "proba": proba}))
         else:
             print(f"wrote {len(values)} {what} to {out}")
     elif as_json:
