@@ -64,15 +64,12 @@ def test_train_json_is_the_summary_with_the_folder_and_reports(tmp_path, capsys)
     assert doc["epochs"] == 2 and doc["stopped"] is None and set(doc["test"]) == {"loss", "accuracy", "n"}
 
 
-class InterruptAt(Callback):
-    """Ctrl-C as the trainer sees it, after the given step."""
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_batch_end(self, trainer, step, logs):
-        if step == self.step:
+def ctrl_c_after(step):
+    """A callback (any object with the event methods) that stops training as Ctrl-C does, after ``step``."""
+    def on_batch_end(trainer, at, logs):
+        if at == step:
             raise KeyboardInterrupt
+    return SimpleNamespace(on_batch_end=on_batch_end)
 
 
 def test_a_resumed_run_that_finishes_is_not_interrupted_and_counts_all_its_time(tmp_path, capsys):
@@ -80,7 +77,7 @@ def test_a_resumed_run_that_finishes_is_not_interrupted_and_counts_all_its_time(
     cfg = runs.RunConfig.from_mapping({"dataset": "spiral", "hidden": [16], "epochs": 3, "batch_size": 32,
                                        "default_callbacks": False})
     with pytest.raises(KeyboardInterrupt):
-        runs.train(cfg, folder, callbacks=[InterruptAt(12)])
+        runs.train(cfg, folder, callbacks=[ctrl_c_after(12)])
     first = json.loads((folder / "history.json").read_text())
     assert first["stopped"] == "interrupted" and first["seconds"] > 0
     cli(capsys, "train", "--resume", folder, "--no-progress")
