@@ -1,6 +1,7 @@
 """Every command's --help reads whole at 80 columns (a common terminal, and Rich's width for a pipe):
 no example, option name or default is cut with an ellipsis. The plugins' commands are included."""
 
+import click
 import pytest
 import typer
 
