@@ -103,13 +103,11 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
             raise runs.InvalidConfig("--resume continues a run with its own config; give no config or options "
                                      "other than --epochs")
         folder = resume
-        stored = read_config(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else {}
+        runs.check_folder(folder, resume=True)  # it holds a checkpoint to continue from
+        stored = read_config(folder / CONFIG_FILE)
         if fields.get("epochs") is not None:
-            stored = {**stored, "epochs": fields["epochs"]}
-        cfg = RunConfig.from_mapping(stored, where=str(folder / CONFIG_FILE)) if stored else None
-        if cfg is None:
-            runs.check_folder(folder, resume=True)  # says what is missing
-            raise runs.InvalidConfig(f"cannot resume {str(folder)!r}: it holds no {CONFIG_FILE}")
+            stored["epochs"] = fields["epochs"]  # train the run to that many epochs
+        cfg = RunConfig.from_mapping(stored, where=str(folder / CONFIG_FILE))
     else:
         cfg = run_config(config, fields)
         folder = out or _default_folder(cfg)
