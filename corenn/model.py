@@ -32,7 +32,7 @@ from .component import NOTHING, component_name, hyperparameter_values, hyperpara
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
 from .protocols import (ChecksInput, DropsUnits, InvertsWidth, MapsWidth, Regularized, SetsOutputWidth,
                         SkipsInputGradient, Stochastic, TakesInputWidth, TrustedLoss, declared_input_width)
-from .registry import available, create, get, kind_of
+from .registry import available, create, field_types, get, kind_of
 from .spec import InvalidSpec, format_spec, parse_spec
 
 FORMAT = "corenn.sequential"
@@ -426,7 +426,7 @@ def _element_class(spec: Any, where: str) -> tuple[str, type, dict[str, Any]]:
     """``(kind, class, hyperparameters)`` of a layer or activation spec; a name registered as
     both is taken as the layer."""
     try:
-        name, params = parse_spec(spec)
+        name, params = parse_spec(spec, field_types(*_ELEMENT_KINDS))
     except InvalidSpec as exc:
         raise InvalidSpec(f"{where}: {exc}") from exc
     for kind in _ELEMENT_KINDS:

@@ -9,7 +9,7 @@ from typing import Any
 from .component import NOTHING, hyperparameters
 from .distributions import install_command, providers
 from .errors import MissingComponents, UnknownComponent
-from .registry import available, registry
+from .registry import available, field_types, registry
 from .spec import parse_spec
 
 
@@ -34,7 +34,7 @@ def needed_components(wanted: Iterable[tuple[str, Any]]) -> list[tuple[str, str]
         kind, spec = todo.pop(0)
         if not isinstance(spec, (str, Mapping)):
             continue
-        name, params = parse_spec(spec)
+        name, params = parse_spec(spec, field_types(kind))
         if (kind, name) in seen:
             continue
         seen.add((kind, name))

@@ -570,11 +570,11 @@ def with_schedule(optimizer: Any, schedule: Any, unit: str = "epoch") -> Any:
     optimizer that already has an ``lr`` of its own (in its spec, or an instance whose
     lr is not its default) is an :class:`InvalidHyperparameter` error naming both.
     """
-    from .registry import get
+    from .registry import field_types, get
     from .spec import format_spec, parse_spec
 
     if isinstance(schedule, (str, Mapping)):
-        sched_name, sched_params = parse_spec(schedule)
+        sched_name, sched_params = parse_spec(schedule, field_types("schedule"))
         if "unit" in {a.name for a in hyperparameters(get("schedule", sched_name))}:
             sched_params.setdefault("unit", unit)
         schedule = {"name": sched_name, **sched_params}
@@ -582,7 +582,7 @@ def with_schedule(optimizer: Any, schedule: Any, unit: str = "epoch") -> Any:
     else:
         shown = repr(schedule)
     if isinstance(optimizer, (str, Mapping)):
-        name, params = parse_spec(optimizer)
+        name, params = parse_spec(optimizer, field_types("optimizer"))
         if "lr" in params:
             raise InvalidHyperparameter(name, "lr", params["lr"], f"the learning rate is given twice: as lr in the "
                                         f"optimizer spec and as the schedule {shown}; give it in one place")

@@ -363,7 +363,8 @@ class Registry:
                 raise InvalidHyperparameter(type(spec).__name__, next(iter(overrides)), overrides,
                                             "overrides need a spec (name or mapping), not an instance")
             return spec  # already a component instance
-        name, params = parse_spec(spec)
+        # values typed as users type them, by the fields' annotations: path=/data, download=true
+        name, params = parse_spec(spec, lambda n: {a.name: a.type for a in hyperparameters(self.entry(kind, n).cls)})
         params.update(overrides)
         cls = self.entry(kind, name).cls
         fields = {a.name: a for a in hyperparameters(cls)}
@@ -448,6 +449,21 @@ def plugins() -> list[PluginInfo]:
 def register_plugin(plugin: Any, name: str | None = None) -> PluginInfo:
     """Register an object or module with ``@corenn.hookimpl`` functions in this process."""
     return registry().register(plugin, name)
+
+
+def field_types(*kinds: str):
+    """For :func:`corenn.spec.parse_spec`: a component name -> its fields' annotations, looked up
+    among ``kinds`` (the first that has the name; nothing for a name none of them has), so that
+    ``path=/data`` and ``download=true`` are read as the fields' types."""
+    def types(name: str) -> dict[str, Any]:
+        entries = registry().entries
+        for kind in kinds:
+            entry = entries.get((kind, name))
+            if entry is not None:
+                return {a.name: a.type for a in hyperparameters(entry.cls)}
+        return {}
+
+    return types
 
 
 def kind_of(component: Any) -> str | None:

@@ -17,7 +17,6 @@ import io
 import json
 import math
 import os
-import time
 import tomllib
 import warnings
 from collections.abc import Iterable, Mapping
@@ -441,6 +440,7 @@ def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: A
 
     if resume and (folder / CHECKPOINT_FILE).is_file():
         trainer.load_checkpoint(folder / CHECKPOINT_FILE)
+        extend_run(folder, cfg, trainer)  # --epochs N: refused where it cannot match a longer run
         if trainer.finished and (folder / MODEL_FILE).is_file():
             trainer.history.stopped = _final_history(folder).get("stopped", trainer.history.stopped)
             test = _finished_test(folder, data, trainer)
@@ -450,7 +450,6 @@ def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: A
         atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
         arrays, specs = preprocessors_state(fitted)
         save_arrays(folder / PREPROCESS_FILE, arrays, {"preprocess": specs, "classes": list(data.classes)})
-    started = time.perf_counter()
     validation = (data.X_val, data.y_val) if len(data.y_val) else None
     try:
         history = trainer.fit(data.X_train, data.y_train, validation=validation)
@@ -458,8 +457,9 @@ def _train_locked(cfg: RunConfig, folder: Path, data: Any, fitted: Any, model: A
         write_history(folder, trainer.history)
     model.save(folder / MODEL_FILE)
     test = trainer.evaluate(data.X_test, data.y_test) if len(data.y_test) else {}
-    seconds = time.perf_counter() - started
+    seconds = history.seconds  # training time, every segment of a resumed run included
     summary = {"test": test, "epochs": trainer.epoch, "steps": trainer.step, "seconds": seconds,
+               "stopped": history.stopped,
                "final_val_acc": history.epochs[-1].get("val_acc") if history.epochs else None}
     atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2))
     return RunResult(folder, history, test, seconds, trainer)
@@ -486,6 +486,36 @@ def _finished_test(folder: Path, data: Any, trainer: Any) -> dict:
 
     trainer.model.load_state_dict(load_model(folder / MODEL_FILE).state_dict())
     return trainer.evaluate(data.X_test, data.y_test) if len(data.y_test) else {}
+
+
+def extend_run(folder: Path, cfg: RunConfig, trainer: Any) -> None:
+    """Let a resumed run train to ``cfg.epochs`` where its config asked for another number.
+
+    The result is bit-identical to a run asked for ``cfg.epochs`` from the start (every
+    schedule's length is its own hyperparameter, not the number of epochs), except where
+    the run ended early: a divergence or a callback's stop (more epochs would not be
+    those of a longer run), which are refused with the reason. ``config.toml`` is updated.
+    """
+    asked = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE)).epochs
+    if cfg.epochs == asked:
+        return
+    stopped = _stopped(folder, trainer.history.stopped)
+    if cfg.epochs < trainer.epoch:
+        raise InvalidConfig(f"cannot train {str(folder)!r} to {cfg.epochs} epochs: it has trained {trainer.epoch} "
+                            f"already; give --epochs {trainer.epoch + 1} or more")
+    if stopped not in (None, "interrupted"):
+        raise InvalidConfig(f"cannot extend {str(folder)!r} to {cfg.epochs} epochs: it stopped early ({stopped}), "
+                            "so more epochs would not match a longer run; start a new run with --epochs "
+                            f"{cfg.epochs}")
+    atomic_write_text(folder / CONFIG_FILE, cfg.to_toml())
+
+
+def _stopped(folder: Path, default: str | None = None) -> str | None:
+    """Why the run in ``folder`` ended early, as its history.json says (callbacks set it after the last checkpoint)."""
+    try:
+        return json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8")).get("stopped", default)
+    except (OSError, ValueError, AttributeError):
+        return default
 
 
 def write_history(folder: Path, history: Any) -> None:
@@ -519,6 +549,13 @@ def open_run(folder: str | os.PathLike):
     cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
     model_path = folder / MODEL_FILE
     if not model_path.exists():
+        stopped = _stopped(folder)
+        if stopped == "diverged":
+            raise InvalidFile(f"run {str(folder)!r} diverged (its loss became NaN or infinite), so it has no "
+                              f"{MODEL_FILE}; start a new run with a smaller learning rate (try 10x smaller)")
+        if stopped == "interrupted":
+            raise InvalidFile(f"run {str(folder)!r} was interrupted before it wrote {MODEL_FILE}; finish it with "
+                              f"'corenn train --resume {folder}'")
         raise InvalidFile(f"run {str(folder)!r} has no {MODEL_FILE} yet; wait for it to finish or resume it")
     model = load_model(model_path)
     arrays, doc = load_arrays(folder / PREPROCESS_FILE, what="preprocessing file")
@@ -529,21 +566,28 @@ def open_run(folder: str | os.PathLike):
     return cfg, model, fitted, list(doc.get("classes", []))
 
 
-def predict(folder: str | os.PathLike, X: Any) -> np.ndarray:
-    """Class indices predicted by a run's model for raw (unpreprocessed) inputs X."""
+def predict(folder: str | os.PathLike, X: Any, *, proba: bool = False) -> np.ndarray:
+    """Class indices predicted by a run's model for raw (unpreprocessed) inputs X, shape (N,);
+    with ``proba=True`` class probabilities, shape (N, classes): softmax(scores) row by row."""
     from .arrays import as_float_array
     from .preprocessing import apply_preprocessors
 
     cfg, model, fitted, _ = open_run(folder)
     X = as_float_array(X, "predict input", ndim=2)
-    labels, broken = np.empty(X.shape[0], dtype=np.int64), 0
+    values = np.empty((X.shape[0], model.out_features) if proba else X.shape[0],
+                      dtype=model.dtype if proba else np.int64)
+    broken = 0
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite scores are counted and warned about below
         X = apply_preprocessors(fitted, X)
         for start in range(0, X.shape[0], 1024):
             scores = model.forward(X[start:start + 1024], training=False)
             broken += int(np.count_nonzero(~np.isfinite(scores).all(axis=1)))
-            labels[start:start + 1024] = np.argmax(scores, axis=1)
+            if proba:
+                exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+                values[start:start + 1024] = exp / exp.sum(axis=1, keepdims=True)
+            else:
+                values[start:start + 1024] = np.argmax(scores, axis=1)
     if broken:
-        warnings.warn(f"{broken} of {len(labels)} inputs give NaN or infinite scores, so their predictions mean "
+        warnings.warn(f"{broken} of {len(values)} inputs give NaN or infinite scores, so their predictions mean "
                       "nothing; check those inputs (huge values?)", RuntimeWarning, stacklevel=2)
-    return labels
+    return values

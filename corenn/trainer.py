@@ -81,6 +81,9 @@ class History:
     Per epoch: ``epochs``, a list of dicts with ``epoch``, ``train_acc``, ``val_acc``,
     ``val_loss``, ``seconds``. ``ratios``: dicts ``{"step": t, "<param>": ||update|| / ||param||}``,
     the tutorial's update/weight ratio (healthy near 1e-3), every ``ratio_every`` steps.
+    ``stopped``: why the last :meth:`Trainer.fit` ended early ("interrupted", "diverged", a
+    callback's reason), None when it ran to the end. ``seconds``: the time spent in ``fit``,
+    summed over every segment of a resumed run.
     """
 
     loss: list[float] = attrs.Factory(list)
@@ -90,6 +93,7 @@ class History:
     epochs: list[dict] = attrs.Factory(list)
     ratios: list[dict] = attrs.Factory(list)
     stopped: str | None = None
+    seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return attrs.asdict(self)
@@ -178,6 +182,7 @@ class Trainer:
         self._interrupted = False
         self._stopped_at_checkpoint = False  # a callback had stopped the run that a loaded checkpoint holds
         self._callback_states: dict[str, Any] = {}  # loaded, handed to the callbacks after on_train_begin
+        self._segment: tuple[float, float] | None = None  # (start of this fit, seconds of earlier ones)
 
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
@@ -214,8 +219,15 @@ class Trainer:
 
         self._check_position(n)
         self.stop_training, self._stopped_at_checkpoint = self._stopped_at_checkpoint, False
+        if not self.stop_training:
+            self.history.stopped = None  # a resumed run is judged by how this segment ends
+        self._segment = (time.perf_counter(), self.history.seconds)
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
+            try:
+                self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
+            finally:
+                self._count_seconds()
+                self._segment = None
         for cb in self.callbacks:
             _call(cb, "on_train_end", self, self.history)
         return self.history
@@ -272,6 +284,12 @@ class Trainer:
             self.history.stopped = "diverged"
             self._restore_good()
             raise
+
+    def _count_seconds(self) -> None:
+        """history.seconds: the earlier segments' time plus this fit's so far."""
+        if getattr(self, "_segment", None) is not None:
+            started, before = self._segment
+            self.history.seconds = before + time.perf_counter() - started
 
     def _train_eval_indices(self, n: int) -> np.ndarray:
         """A fixed subset of the training set on which per-epoch train accuracy is measured."""
@@ -409,6 +427,7 @@ class Trainer:
         """Write model, optimizer state, generator states, history and position atomically."""
         from .optim import flatten_state
 
+        self._count_seconds()
         arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         opt_arrays, opt_doc = flatten_state(self.optimizer.state_dict())
         arrays.update({f"optimizer/{k}": v for k, v in opt_arrays.items()})
@@ -538,20 +557,31 @@ def _count(value: Any, what: str) -> int:
 
 
 def _history_from(d: Any) -> History:
-    """A History from a checkpoint's dict, its lists checked to be lists of the right things."""
+    """A History from a checkpoint's dict, each field checked to be of the right kind of data."""
     if not isinstance(d, dict):
         raise ValueError(f"its history is a {type(d).__name__}, not a mapping")
     history = History.from_dict(d)
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
     for a in attrs.fields(History):
         value = getattr(history, a.name)
         if a.name == "stopped":
-            if value is not None and not isinstance(value, str):
-                raise ValueError("its history's 'stopped' is not a text")
-        elif not isinstance(value, list) or not all(
-                isinstance(v, dict) if a.name in ("epochs", "ratios") else
-                (v is None or isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value):
-            raise ValueError(f"its history's {a.name!r} is not a list of "
-                             + ("mappings" if a.name in ("epochs", "ratios") else "numbers"))
+            ok, what = value is None or isinstance(value, str), "a text"
+        elif a.name == "seconds":
+            ok, what = number(value) and value >= 0, "a number of seconds"
+        elif a.name == "series":
+            ok = isinstance(value, dict) and all(isinstance(rows, list) and all(isinstance(r, dict) for r in rows)
+                                                 for rows in value.values())
+            what = "a mapping of lists of mappings"
+        elif a.name in ("epochs", "ratios"):
+            ok, what = isinstance(value, list) and all(isinstance(v, dict) for v in value), "a list of mappings"
+        else:
+            ok = isinstance(value, list) and all(v is None or number(v) for v in value)
+            what = "a list of numbers"
+        if not ok:
+            raise ValueError(f"its history's {a.name!r} is not {what}")
     return history
 
 

@@ -19,6 +19,7 @@ import typer
 
 import corenn
 import corenn.registry
+from corenn.registry import ALL_KINDS
 from corenn.cli import main
 from corenn.registry import Registry
 
@@ -49,14 +50,38 @@ def assert_one_line_error(err: str, starts: str) -> None:
 
 # -- list ------------------------------------------------------------------------------
 
+def listed(out: str) -> list[tuple[str, list[str]]]:
+    """The lines of ``corenn list`` as (kind, words): a kind's header line, then its indented components."""
+    rows, kind = [], None
+    for line in out.splitlines():
+        if line and not line.startswith(" "):
+            kind = line.strip()
+        elif line.strip():
+            rows.append((kind, line.split()))
+    return rows
+
+
 def test_list_shows_every_registered_component(capsys):
     code, out, err = run(capsys, "list")
     assert code == 0, err
-    assert out.split("\n", 1)[0].split() == ["kind", "name", "distribution", "summary"]
+    rows = listed(out)
     for kind in corenn.KINDS:
         for name in corenn.available(kind):
             d = corenn.describe(kind, name)
-            assert any(line.split()[:3] == [kind, name, d.distribution] for line in out.splitlines()), (kind, name)
+            assert (kind, [name, d.distribution, *d.summary.split()]) in rows, (kind, name)
+
+
+@pytest.mark.parametrize("columns", ["60", "80"])
+def test_list_is_one_line_per_component_plus_a_header_per_kind_at_any_width(capsys, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    code, out, err = run(capsys, "list")
+    lines = out.splitlines()
+    components = [(k, n) for k in ALL_KINDS for n in corenn.available(k)]
+    kinds = {k for k, _ in components}
+    assert len(lines) <= len(components) + len(kinds) and max(map(len, lines)) <= int(columns)
+    if "adam" in corenn.available("optimizer"):
+        adam = [line for line in lines if "adam" in line.split()[:1]]
+        assert adam and adam[0].split()[:2] == ["adam", corenn.describe("optimizer", "adam").distribution]
 
 
 def test_list_json_is_every_component_as_plain_data(capsys):
@@ -79,7 +104,7 @@ def test_list_of_a_kind_with_the_relu_plugin_names_its_distribution(capsys):
     if "relu" not in corenn.available("activation"):
         pytest.skip("corenn-relu is not installed")
     code, out, _ = run(capsys, "list", "activation")
-    row = next(line for line in out.splitlines() if line.split()[:2] == ["activation", "relu"])
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["relu"])
     assert "corenn-relu" in row and "Rectified linear unit" in row
 
 

@@ -193,6 +193,6 @@ def test_predict_several_runs_gives_the_ensembles_labels_or_probabilities(runs, 
     capsys.readouterr()
     assert run_cli("predict", *members, tmp_path / "x.npy", "--proba") == 0
     rows = capsys.readouterr().out.splitlines()
-    assert len(rows) == len(data.X_test) and len(rows[0].split(",")) == data.num_classes
+    assert len(rows) == len(data.X_test) and len(rows[0].split()) == data.num_classes
     assert run_cli("predict", *members, tmp_path / "x.npy", "--weights", "1,two,3") == 2
     assert "--weights" in capsys.readouterr().err

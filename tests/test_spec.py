@@ -127,3 +127,40 @@ def test_invalid_spec_is_a_corenn_error_and_a_value_error():
 def test_format_spec_is_the_inverse_of_parse_spec(params):
     text = format_spec("adam", params)
     assert parse_spec(text) == ("adam", params)
+
+
+# -- values read as users type them, by the component's field types ------------------------------
+
+TYPES = {"path": "str | None", "download": "bool", "count": "int", "ratio": float, "anything": "Any"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("x:path=/data/mnist", {"path": "/data/mnist"}),
+    ("x:path=~/data/mnist", {"path": "~/data/mnist"}),
+    ("x:path=2024", {"path": "2024"}),
+    ("x:path='/quoted'", {"path": "/quoted"}),
+    ("x:path=None", {"path": None}),
+    ("x:download=true,count=3", {"download": True, "count": 3}),
+    ("x:download=False", {"download": False}),
+    ("x:download=TRUE", {"download": True}),
+    ("x:ratio=0.5,anything=[1, 2]", {"ratio": 0.5, "anything": [1, 2]}),
+])
+def test_values_are_read_as_the_fields_types_say(text, expected):
+    assert parse_spec(text, lambda name: TYPES) == ("x", expected)
+
+
+def test_a_number_field_still_refuses_arithmetic_and_code():
+    with pytest.raises(InvalidSpec, match="cannot read the value '1/3'"):
+        parse_spec("x:ratio=1/3", lambda name: TYPES)
+    with pytest.raises(InvalidSpec):
+        parse_spec("x:count=__import__('os')", lambda name: TYPES)
+
+
+def test_a_bare_path_is_a_string_also_without_field_types():
+    assert parse_spec("mnist:path=/data/mnist") == ("mnist", {"path": "/data/mnist"})
+    assert parse_spec("mnist:path=data/mnist") == ("mnist", {"path": "data/mnist"})
+
+
+def test_create_reads_a_path_and_true_unquoted(tmp_path):
+    dataset = corenn.create("dataset", f"mnist:path={tmp_path},download=true")
+    assert (dataset.path, dataset.download) == (str(tmp_path), True)

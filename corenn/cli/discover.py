@@ -14,7 +14,7 @@ from ..errors import UnknownComponent
 from ..registry import ALL_KINDS, describe, plugins, registry
 from ..spec import format_spec
 
-JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+JSON_OPTION = typer.Option(False, "--json", metavar="", help="Print machine-readable JSON instead of a table.")
 
 
 def _console() -> Console:
@@ -35,29 +35,45 @@ def _kinds(kind: str | None) -> tuple[str, ...]:
 
 def list_components(kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(ALL_KINDS)}."),
                     as_json: bool = JSON_OPTION) -> None:
-    """List registered components: kind, name, distribution, summary."""
+    """List registered components: name, distribution and summary, by kind."""
     kinds = _kinds(kind)
     rows = [describe(k, n) for k in kinds for n in registry().available(k)]
     if as_json:
         print(json.dumps([{"kind": d.kind, "name": d.name, "distribution": d.distribution,
                            "version": d.version, "summary": d.summary} for d in rows], indent=2))
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("kind", "name", "distribution"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("summary")
-    for d in rows:
-        table.add_row(d.kind, d.name, d.distribution, escape(d.summary))
     console = _console()
-    console.print(table if rows else "no components registered; install plugins (see 'corenn plugins')")
+    if rows:
+        for line in component_lines(rows, console.width):
+            console.print(line, soft_wrap=True)
+    else:
+        console.print("no components registered; install plugins (see 'corenn plugins')")
     failed = [p for p in plugins() if p.status == "failed"]
     if failed:
         console.print(f"[yellow]{len(failed)} plugin(s) failed to load: "
-                      f"{', '.join(p.distribution for p in failed)}; see 'corenn plugins'[/yellow]")
+                      f"{', '.join(p.distribution for p in failed)}; see 'corenn plugins'[/yellow]", soft_wrap=True)
     reg = registry()
     for k, n in sorted(reg.conflicts):
         if k in kinds:
-            console.print(f"[yellow]left out: {escape(reg.conflict_message(k, n))}[/yellow]", highlight=False)
+            console.print(f"[yellow]left out: {escape(reg.conflict_message(k, n))}[/yellow]", highlight=False,
+                          soft_wrap=True)
+
+
+def component_lines(rows: list, width: int) -> list:
+    """``corenn list`` as lines that fit ``width``: a header per kind, then one line per component
+    (two-space indent, name, distribution, summary cut to the width with an ellipsis)."""
+    from rich.text import Text
+
+    lines = []
+    for kind in dict.fromkeys(d.kind for d in rows):
+        group = [d for d in rows if d.kind == kind]
+        names, dists = (max(len(getattr(d, f)) for d in group) for f in ("name", "distribution"))
+        lines.append(Text(kind, style="bold"))
+        for d in group:
+            line = Text(f"  {d.name:<{names}}  {d.distribution:<{dists}}  {d.summary}".rstrip())
+            line.truncate(max(width, 1), overflow="ellipsis")
+            lines.append(line)
+    return lines
 
 
 def info(kind: str = typer.Argument(..., help="Component kind."),
@@ -80,7 +96,7 @@ def info(kind: str = typer.Argument(..., help="Component kind."),
                           "(required)" if h.required else escape(repr(h.default)), escape(h.doc))
         console.print(table)
         example = format_spec(d.name, {h.name: h.default for h in d.hyperparameters if not h.required})
-        console.print(f"spec: {example}", markup=False, highlight=False)
+        console.print(f"spec: {example}", markup=False, highlight=False, soft_wrap=True)
     else:
         console.print("no hyperparameters")
 
@@ -105,9 +121,11 @@ def list_plugins(as_json: bool = JSON_OPTION) -> None:
     console.print(table if infos else "no plugins installed")
     for p in infos:
         if p.status == "failed":
-            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {escape(p.error or '')}", highlight=False)
+            console.print(f"[red]{p.distribution}[/red] ({p.plugin}): {escape(p.error or '')}", highlight=False,
+                          soft_wrap=True)
     for kind, name in sorted(conflicts):
-        console.print(f"[red]conflict[/red]: {escape(registry().conflict_message(kind, name))}", highlight=False)
+        console.print(f"[red]conflict[/red]: {escape(registry().conflict_message(kind, name))}", highlight=False,
+                      soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,8 +21,13 @@ from ..run import CONFIG_FILE, RunConfig, open_run, read_config
 from ..trainer import Callback, TrainingDiverged
 from .run_options import run_config, with_run_options
 
+def compact(value: float | None) -> str:
+    """A metric in a few characters (4 significant digits): 0.2346, 1.235e+30, nan; None as '-'."""
+    return "-" if value is None else f"{value:.4g}"
+
+
 class ProgressBar(Callback):
-    """A rich progress bar: epoch, loss, validation accuracy, time left."""
+    """A rich progress bar for a terminal: epoch, the epoch's running mean loss, validation accuracy, time."""
 
     def __init__(self, epochs: int, steps_per_epoch: int):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -32,18 +37,23 @@ class ProgressBar(Callback):
                                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), transient=False)
         self.total, self.epochs = epochs * steps_per_epoch, epochs
         self.task = None
+        self.loss_sum, self.batches = 0.0, 0
 
     def on_train_begin(self, trainer) -> None:
         self.progress.start()
         self.task = self.progress.add_task("train", total=self.total, completed=trainer.step, epoch=trainer.epoch + 1,
                                            epochs=self.epochs, loss="-", val="-")
 
+    def on_epoch_begin(self, trainer, epoch) -> None:
+        self.loss_sum, self.batches = 0.0, 0
+
     def on_batch_end(self, trainer, step, logs) -> None:
-        self.progress.update(self.task, completed=step + 1, loss=f"{logs['loss']:.4f}")
+        self.loss_sum += logs["loss"]
+        self.batches += 1
+        self.progress.update(self.task, completed=step + 1, loss=compact(self.loss_sum / self.batches))
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
-        val = "-" if logs.get("val_acc") is None else f"{logs['val_acc']:.4f}"
-        self.progress.update(self.task, epoch=min(epoch + 2, self.epochs), val=val)
+        self.progress.update(self.task, epoch=min(epoch + 2, self.epochs), val=compact(logs.get("val_acc")))
 
     def on_train_end(self, trainer, history) -> None:
         self.progress.update(self.task, completed=self.total)
@@ -53,6 +63,20 @@ class ProgressBar(Callback):
         self.progress.stop()
 
 
+class EpochLines(Callback):
+    """One line per epoch, for a log or a pipe: epoch, mean loss, train and val accuracy, seconds."""
+
+    def __init__(self, write=None):
+        self.write = write or (lambda line: print(line, flush=True))
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.write(f"epoch {epoch + 1}/{trainer.epochs}  loss {compact(logs.get('loss'))}  "
+                   f"train acc {compact(logs.get('train_acc'))}  val acc {compact(logs.get('val_acc'))}  "
+                   f"{logs.get('seconds', 0.0):.1f} s")
+
+    def close(self) -> None: ...
+
+
 def _default_folder(cfg: RunConfig) -> Path:
     name = cfg.dataset if isinstance(cfg.dataset, str) else cfg.dataset.get("name", "run")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -60,30 +84,43 @@ def _default_folder(cfg: RunConfig) -> Path:
 
 
 def train_command(config: Optional[Path] = typer.Argument(None, help="TOML config file (options override it)."),
-                  out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<time>-<dataset>)."),
-                  resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder."),
-                  progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+                  out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: a new folder in "
+                                                     "runs/ named by the time and the dataset)."),
+                  resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder "
+                                                        "(with --epochs N: train it to N epochs)."),
+                  progress: bool = typer.Option(True, "--progress/--no-progress", metavar="",
+                                                help="Show progress: a bar on a terminal, else a line per epoch."),
+                  quiet: bool = typer.Option(False, "--quiet", "-q", metavar="", help="Print only the result line."),
+                  as_json: bool = typer.Option(False, "--json", metavar="",
+                                               help="Print one JSON object (see docs/cli.md)."),
                   **fields: Any) -> None:
     """Train an MLP (digits and a sensible default model when nothing is given)."""
     from .. import run as runs
 
     if resume is not None:
-        if config is not None or any(v is not None for v in fields.values()):
-            raise runs.InvalidConfig("--resume continues a run with its own config; give no config or options")
+        extra = sorted(k for k, v in fields.items() if v is not None and k != "epochs")
+        if config is not None or extra:
+            raise runs.InvalidConfig("--resume continues a run with its own config; give no config or options "
+                                     "other than --epochs")
         if out is not None and out.resolve() != resume.resolve():
             raise runs.InvalidConfig(f"--resume continues the run in {resume} itself; leave out --out {out} "
                                      "(to start a new run elsewhere, give its config and --out)")
         folder = resume
-        cfg = RunConfig.from_mapping(read_config(folder / CONFIG_FILE), where=str(folder / CONFIG_FILE))
+        runs.check_folder(folder, resume=True)  # it holds a checkpoint to continue from
+        stored = read_config(folder / CONFIG_FILE)
+        if fields.get("epochs") is not None:
+            stored["epochs"] = fields["epochs"]  # train the run to that many epochs
+        cfg = RunConfig.from_mapping(stored, where=str(folder / CONFIG_FILE))
     else:
         cfg = run_config(config, fields)
         folder = out or _default_folder(cfg)
     console = _console()
-    reports = _Reports(console, folder)
+    talk = not (quiet or as_json)
+    reports = _Reports(console, folder, announce=talk)
     callbacks = [reports]
     bar = None
-    if progress:
-        bar = _LazyProgress(cfg.epochs)
+    if progress and talk:
+        bar = _LazyProgress(cfg.epochs) if console.is_terminal else EpochLines()
         callbacks.append(bar)
     try:
         result = runs.train(cfg, folder, resume=resume is not None, callbacks=callbacks)
@@ -97,20 +134,25 @@ def train_command(config: Optional[Path] = typer.Argument(None, help="TOML confi
     except BaseException as exc:
         if bar:
             bar.close()
-        if isinstance(exc, TrainingDiverged):
+        if isinstance(exc, TrainingDiverged) and not as_json:
             reports.print(console)  # e.g. the training doctor's diagnosis of the divergence
         raise
-    if result.already_finished:
+    if result.already_finished and not as_json:
         stopped = f" ({result.history.stopped})" if result.history.stopped else ""
         tested = f" (test accuracy {result.test['accuracy']:.4f})" if result.test else ""
         console.print(f"run {folder} already finished after {result.trainer.epoch} epochs{stopped}{tested}; nothing "
                       "to do, its files are unchanged", highlight=False, soft_wrap=True)
+    if as_json:
+        summary = json.loads((Path(folder) / runs.SUMMARY_FILE).read_text(encoding="utf-8"))
+        print(json.dumps({"folder": str(folder), **summary, "reports": reports.texts()}, indent=2))
         return
     test = result.test
-    line = f"test accuracy {test['accuracy']:.4f} (loss {test['loss']:.4f}, {test['n']} samples)" if test else "no test split"
+    line = (f"test accuracy {test['accuracy']:.4f} (loss {compact(test['loss'])}, {test['n']} samples)"
+            if test else "no test split")
     console.print(f"{line}; {result.trainer.epoch} epochs in {result.seconds:.1f} s; run folder: {folder}",
                   highlight=False)
-    reports.print(console)
+    if not quiet:
+        reports.print(console)
 
 
 class _Reports(Callback):
@@ -118,20 +160,26 @@ class _Reports(Callback):
 
     trainer = None
 
-    def __init__(self, console, folder):
-        self.console, self.folder = console, folder
+    def __init__(self, console, folder, announce: bool = True):
+        self.console, self.folder, self.announce = console, folder, announce
 
     def on_train_begin(self, trainer) -> None:
         self.trainer = trainer
-        self.console.print(f"training into {self.folder}", highlight=False)  # the run folder exists from now on
+        if self.announce:  # the run folder exists from now on
+            self.console.print(f"training into {self.folder}", highlight=False)
 
-    def print(self, console) -> None:
+    def texts(self) -> list[str]:
+        out = []
         for callback in self.trainer.callbacks if self.trainer is not None else ():
             report = getattr(callback, "report", None)
-            if callable(report):
-                text = report()
-                if text:
-                    console.print(text, highlight=False, markup=False)
+            text = report() if callable(report) else None
+            if text:
+                out.append(text)
+        return out
+
+    def print(self, console) -> None:
+        for text in self.texts():
+            console.print(text, highlight=False, markup=False)
 
 
 class _LazyProgress(Callback):
@@ -145,6 +193,9 @@ class _LazyProgress(Callback):
         steps = trainer.steps_per_epoch
         self.bar = ProgressBar(trainer.epochs, steps)
         self.bar.on_train_begin(trainer)
+
+    def on_epoch_begin(self, trainer, epoch) -> None:
+        self.bar.on_epoch_begin(trainer, epoch)
 
     def on_batch_end(self, trainer, step, logs) -> None:
         self.bar.on_batch_end(trainer, step, logs)
@@ -163,7 +214,7 @@ class _LazyProgress(Callback):
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False)
+    return Console(stderr=False, soft_wrap=True)  # a path or command is never split across lines
 
 
 _WEIGHTS_HELP = "Several runs: one weight per run, comma-separated, e.g. 2,1,1 (default: equal)."
@@ -173,7 +224,7 @@ _VOTE_HELP = "Several runs: mean (of the class probabilities) or majority (one w
 def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, or several: an ensemble."),
                      dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec (default: the run's)."),
                      split: str = typer.Option("test", "--split", help="train, val or test."),
-                     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                     as_json: bool = typer.Option(False, "--json", metavar="", help="Print JSON."),
                      weights: Optional[str] = typer.Option(None, "--weights", help=_WEIGHTS_HELP),
                      vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP)) -> None:
     """Evaluate a run's model on a dataset split (with the run's fitted preprocessing);
@@ -200,27 +251,40 @@ def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, 
 def predict_command(runs: List[Path] = typer.Argument(..., help="A run folder, or several: an ensemble."),
                     file: Path = typer.Argument(..., help="A .npy file of inputs, shape (N, features)."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this .npy."),
-                    proba: bool = typer.Option(False, "--proba", help="Class probabilities (N, classes) instead."),
+                    proba: bool = typer.Option(False, "--proba", metavar="", help="Class probabilities (N, classes), "
+                                               "the softmax of the model's scores (the members' weighted mean for "
+                                               "several runs), instead of class indices."),
                     weights: Optional[str] = typer.Option(None, "--weights", help=_WEIGHTS_HELP),
-                    vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP)) -> None:
-    """Predict class indices (or probabilities) for the inputs in a .npy file; several runs vote."""
+                    vote: str = typer.Option("mean", "--vote", help=_VOTE_HELP),
+                    as_json: bool = typer.Option(False, "--json", metavar="",
+                                                 help="Print JSON (see docs/cli.md).")) -> None:
+    """Predict class indices (or, with --proba, class probabilities) for the inputs in a .npy file;
+    several runs vote as an ensemble."""
     from ..ensemble import Ensemble
     from ..files import atomic_write, load_npy
     from ..run import predict
 
     X = load_npy(file, what="input file")
-    if len(runs) == 1 and not proba and weights is None and vote == "mean":
-        labels = predict(runs[0], X)
+    if len(runs) == 1 and weights is None and vote == "mean":
+        values = predict(runs[0], X, proba=proba)
     else:
         ensemble = Ensemble.from_runs(runs, weights=_weights(weights), vote=vote)
-        labels = ensemble.predict_proba(X) if proba else ensemble.predict(X)
+        values = ensemble.predict_proba(X) if proba else ensemble.predict(X)
+    classes = open_run(runs[0])[3] if as_json else None
     if out is not None:
-        atomic_write(out, lambda f: np.save(f, labels))
-        print(f"wrote {len(labels)} predictions to {out}")
+        atomic_write(out, lambda f: np.save(f, values))
+        what = "class probabilities" if proba else "predictions"
+        if as_json:
+            print(json.dumps({"file": str(out), "n": len(values), "classes": classes, "proba": proba}))
+        else:
+            print(f"wrote {len(values)} {what} to {out}")
+    elif as_json:
+        key = "probabilities" if proba else "labels"
+        print(json.dumps({"classes": classes, key: values.tolist()}))
     elif proba:
-        sys.stdout.write("".join(",".join(f"{p:.6f}" for p in row) + "\n" for row in labels))
+        sys.stdout.write("".join(" ".join(f"{p:.6g}" for p in row) + "\n" for row in values))
     else:
-        sys.stdout.write("\n".join(str(int(v)) for v in labels) + "\n")
+        sys.stdout.write("\n".join(str(int(v)) for v in values) + "\n")
 
 
 def _weights(text: Optional[str]) -> Optional[list[float]]:

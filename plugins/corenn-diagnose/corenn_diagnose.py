@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 import corenn
-from corenn_figures import pyplot, save_figure
+from corenn_figures import pyplot, save_figure, wrap_title
 
 
 @attrs.define
@@ -121,8 +121,8 @@ def plot_activation_statistics(stats: ActivationStatistics, path: str | Path, dp
     for ax in (ax_mean, ax_std, ax_grad):
         ax.set_xticks(layer)
         ax.grid(alpha=0.3)
-    top.suptitle(f"activation {stats.activation}, init {stats.init}: {n} layers of "
-                 f"{stats.outputs[0].shape[1]} units on N(0, 1) input")
+    top.suptitle(wrap_title(f"activation {stats.activation}, init {stats.init}: {n} layers of "
+                            f"{stats.outputs[0].shape[1]} units on N(0, 1) input", fig.get_figwidth()))
     # one x range for every histogram, so that a collapse shows as a spike narrowing at 0
     lo = min(float(np.min(h)) for h in stats.outputs)
     hi = max(float(np.max(h)) for h in stats.outputs)
@@ -183,14 +183,19 @@ def corenn_commands(app):
         samples: int = typer.Option(1000, "--samples", help="Gaussian input samples."),
         seed: int = typer.Option(0, "--seed", help="Seed of the input and weights."),
         out: Path = typer.Option(Path("."), "--out", help="Folder for the figure (PNG) and the numbers (JSON)."),
+        as_json: bool = typer.Option(False, "--json", metavar="", help="Print the numbers, verdict and files as JSON."),
     ) -> None:
         """Forward N(0, 1) data through a deep net: per-layer mean, std, histograms and gradient scale."""
         stats = activation_statistics(activation, init, layers=layers, units=units, samples=samples, seed=seed)
-        print_table(stats)
-        print(verdict(stats))
         figure = plot_activation_statistics(stats, Path(out) / default_filename(stats))
         numbers = figure.with_suffix(".json")
         atomic_write_text(numbers, json.dumps(stats.to_dict(), indent=2))
+        if as_json:
+            print(json.dumps({**stats.to_dict(), "verdict": verdict(stats), "figure": str(figure),
+                              "numbers": str(numbers)}, indent=2))
+            return
+        print_table(stats)
+        print(verdict(stats))
         print(f"figure: {figure}\nnumbers: {numbers}")
 
     app.add_typer(diagnose, name="diagnose")

@@ -131,7 +131,10 @@ def locate(folder: str | os.PathLike, wanted: Mapping[str, Sequence[str]], *, da
         else:
             found[key] = path
     if missing:
-        raise InvalidFile(f"{dataset}: {str(folder)!r} lacks {'; '.join(missing)}; {hint}")
+        present = sorted(p.name for p in folder.iterdir())
+        holds = (f"it holds {', '.join(present[:8])}" + (f" and {len(present) - 8} more" if len(present) > 8 else "")
+                 if present else "it is empty")
+        raise InvalidFile(f"{dataset}: {str(folder)!r} lacks {'; '.join(missing)} ({holds}); {hint}")
     return found
 
 

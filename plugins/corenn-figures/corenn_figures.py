@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 from corenn import InvalidInput
 from corenn.files import atomic_write
 
-__all__ = ["pyplot", "save_figure", "smooth"]
+__all__ = ["pyplot", "save_figure", "smooth", "wrap_title"]
 
 
 def pyplot() -> Any:
@@ -105,3 +106,11 @@ def smooth(values: Any, beta: float | None = None, *, window: int | None = None)
         avg = beta * avg + (1 - beta) * value
         out[i] = avg / (1 - beta ** (i + 1))
     return out
+
+
+def wrap_title(text: str, width: float, fontsize: float = 12.0) -> str:
+    """``text`` broken at spaces into lines that fit ``width`` inches at ``fontsize`` points (a character
+    taken as 0.6 em wide), so that matplotlib shows a long title whole instead of cutting it at both ends;
+    a word longer than a line (a path) stays whole on its own line."""
+    chars = max(10, int(width * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False)) or text

@@ -12,7 +12,8 @@ from corenn import dataio
 
 import corenn_downloads
 
-#: the four files, by role; each may also be present gzipped (name + ".gz")
+#: the four files, by role; each may also be present gzipped (name + ".gz") or with the dotted
+#: names that Kaggle and several packages use (``train-images.idx3-ubyte``), see :func:`file_names`
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -37,8 +38,17 @@ SIZES = {
     "t10k-labels-idx1-ubyte.gz": 4542,
 }
 HINT = ("get train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
-        "(.gz or not) from http://yann.lecun.com/exdb/mnist/ or a mirror into that folder, or load with "
+        "(.gz or not; the dotted names such as train-images.idx3-ubyte also work) from http://yann.lecun.com/exdb/mnist/ or a mirror into that folder, or load with "
         "download=True to fetch and verify them")
+
+
+def file_names(name: str) -> list[str]:
+    """The names a file may have in the folder, in order of preference:
+    ``train-images-idx3-ubyte``, its ``.gz``, ``train-images.idx3-ubyte``, its ``.gz``."""
+    dotted = name.replace("-idx", ".idx")
+    return [name, f"{name}.gz", dotted, f"{dotted}.gz"]
+
+
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049  # IDX: 0x08 (unsigned byte) then the number of dimensions
 SIDE = 28
 
@@ -115,14 +125,13 @@ class Mnist(corenn_downloads.FolderDataset):
     def fetch(self) -> None:
         """Download whichever of the four files the folder lacks (verified, atomically)."""
         for name in FILES.values():
-            if not any((self.folder / n).is_file() for n in (name, f"{name}.gz")):
+            if not any((self.folder / n).is_file() for n in file_names(name)):
                 gz = f"{name}.gz"
                 url = self.source(gz, URLS)
                 corenn_downloads.download(url, self.folder / gz, sha256=SHA256[gz], size=SIZES.get(gz), what="mnist")
 
     def read(self, rng):
-        found = corenn_downloads.locate(self.folder, {k: [n, f"{n}.gz"] for k, n in FILES.items()}, dataset="mnist",
-                                        hint=HINT)
+        found = corenn_downloads.locate(self.folder, {k: file_names(n) for k, n in FILES.items()}, dataset="mnist", hint=HINT)
         parts = {}
         for split in ("train", "test"):
             images = read_idx(found[f"{split}_images"], images=True)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 import corenn
-from corenn_figures import pyplot, save_figure, smooth
+from corenn_figures import pyplot, save_figure, smooth, wrap_title
 
 FIGURE = "training.png"
 
@@ -76,7 +76,7 @@ def plot_history(history: Any, path: str | Path, title: str = "", dpi: int = 100
             ax_loss.set_yscale("log")
         ax_loss.legend(fontsize="small")
     if history.stopped:
-        ax_loss.set_title(f"loss ({history.stopped} at step {len(loss)})", color="tab:red")
+        ax_loss.set_title(wrap_title(f"loss ({history.stopped}, step {len(loss)})", 5.5), color="tab:red")
     else:
         ax_loss.set_title("loss")
     ax_loss.set(xlabel="iteration")
@@ -117,7 +117,7 @@ def plot_history(history: Any, path: str | Path, title: str = "", dpi: int = 100
     for ax in axes.flat:
         ax.grid(alpha=0.3)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap_title(title, 12, fontsize=14))
     return save_figure(fig, path, dpi=dpi)
 
 
@@ -190,9 +190,14 @@ def corenn_commands(app):
     def plot_command(
         run: Path = typer.Argument(..., help="A run folder (finished or in progress)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Folder for training.png (default: the run folder)."),
+        as_json: bool = typer.Option(False, "--json", metavar="", help="Print what was read and drawn as JSON."),
     ) -> None:
         """Draw a run's loss, accuracy, learning rate and update ratios (training.png)."""
         path, history, source = plot_run(run, out)
+        if as_json:
+            print(json.dumps({"figure": str(path), "source": source, "steps": len(history.loss),
+                              "epochs": len(history.epochs), "stopped": history.stopped}))
+            return
         print(f"read {source}: {len(history.loss)} steps, {len(history.epochs)} epochs"
               + (f" ({history.stopped})" if history.stopped else ""))
         print(f"figure: {path}")

@@ -92,6 +92,17 @@ def test_the_command_prints_the_table_and_writes_figure_and_numbers(tmp_path, ca
     assert [row["layer"] for row in doc["layers"]] == [1, 2, 3, 4]
 
 
+def test_the_command_json_is_the_numbers_file_with_the_verdict_and_the_files(tmp_path, capsys):
+    code = main(["diagnose", "activations", "--activation", "tanh", "--init", "normal:std=0.01", "--layers", "3",
+                 "--units", "50", "--samples", "100", "--out", str(tmp_path), "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    doc = json.loads(out)
+    numbers = json.loads((tmp_path / doc["numbers"]).read_text())
+    assert doc == {**numbers, "verdict": doc["verdict"], "figure": doc["figure"], "numbers": doc["numbers"]}
+    assert doc["verdict"].startswith("collapsing") and doc["figure"].endswith(".png")
+
+
 def test_a_bad_spec_is_a_one_line_error(tmp_path, capsys):
     code = main(["diagnose", "activations", "--activation", "tahn", "--out", str(tmp_path)])
     assert code == 2

@@ -35,7 +35,7 @@ def test_locate_finds_alternatives_and_names_what_is_missing(tmp_path):
     (tmp_path / "a.gz").write_bytes(b"x")
     found = corenn_downloads.locate(tmp_path, {"a": ["a", "a.gz"]}, dataset="toy", hint="get it from X")
     assert found == {"a": tmp_path / "a.gz"}
-    with pytest.raises(corenn.InvalidFile, match=r"toy: .* lacks b or b\.gz; get it from X"):
+    with pytest.raises(corenn.InvalidFile, match=r"toy: .* lacks b or b\.gz \(it holds a\.gz\); get it from X"):
         corenn_downloads.locate(tmp_path, {"a": ["a", "a.gz"], "b": ["b", "b.gz"]}, dataset="toy", hint="get it from X")
     with pytest.raises(corenn.InvalidFile, match="does not exist; get it from X"):
         corenn_downloads.locate(tmp_path / "nowhere", {"a": ["a"]}, dataset="toy", hint="get it from X")

@@ -165,3 +165,15 @@ def test_a_figure_made_without_pyplot_is_saved_too(tmp_path):
     FigureCanvasAgg(fig)
     fig.subplots().plot([0, 1])
     assert save_figure(fig, tmp_path / "plain.png", dpi=30).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_wrap_title_breaks_at_spaces_into_lines_that_fit_and_keeps_paths_whole():
+    from corenn_figures import wrap_title
+
+    text = "a run on digits with " + "many words " * 20 + "in /some/very/long/folder/name/that/must/stay/whole"
+    wrapped = wrap_title(text, width=4, fontsize=12)  # 4 inches: 40 characters of 0.6 em at 12 points
+    lines = wrapped.split("\n")
+    assert " ".join(lines) == " ".join(text.split())
+    assert all(len(line) <= 40 for line in lines if "/" not in line)
+    assert "/some/very/long/folder/name/that/must/stay/whole" in lines
+    assert wrap_title("short", 4) == "short"

@@ -100,7 +100,7 @@ def test_a_missing_folder_or_file_says_where_to_get_the_data(tmp_path):
         Mnist(path=str(tmp_path / "nowhere")).load()
     _write_set(tmp_path)
     (tmp_path / FILES["test_labels"]).unlink()
-    with pytest.raises(corenn.InvalidFile, match="lacks t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz; .*yann"):
+    with pytest.raises(corenn.InvalidFile, match=r"lacks t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz or t10k-labels.idx1-ubyte.* \(it holds .*\); .*yann"):
         Mnist(path=str(tmp_path)).load()
 
 
@@ -173,3 +173,39 @@ def test_the_checksums_are_the_official_ones():
     assert set(corenn_mnist.SHA256) == set(corenn_mnist.URLS) == {f"{n}.gz" for n in FILES.values()}
     assert corenn_mnist.SHA256["train-images-idx3-ubyte.gz"].startswith("440fcabf73cc546f")
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in corenn_mnist.SHA256.values())
+
+
+def _write_dotted_set(folder, gz=()):
+    """The same tiny set under the dotted names (train-images.idx3-ubyte), as Kaggle distributes MNIST."""
+    arrays = _write_set(folder, gz=gz)
+    for key, name in FILES.items():
+        plain = folder / (f"{name}.gz" if key in gz else name)
+        plain.rename(folder / plain.name.replace("-idx", ".idx"))
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [(), ("train_images", "test_labels")])
+def test_the_dotted_file_names_load_like_the_official_ones(tmp_path, gz):
+    arrays = _write_dotted_set(tmp_path, gz=gz)
+    assert (tmp_path / "t10k-labels.idx1-ubyte" if not gz else tmp_path / "t10k-labels.idx1-ubyte.gz").is_file()
+    data = corenn.create("dataset", {"name": "mnist", "path": str(tmp_path)}).load(seed=0)
+    np.testing.assert_array_equal(data.y_test, arrays["test_labels"])
+
+
+def test_a_folder_without_the_files_is_refused_naming_what_it_holds(tmp_path):
+    (tmp_path / "train.csv").write_text("label,pixel0\n")
+    (tmp_path / "test.csv").write_text("pixel0\n")
+    with pytest.raises(corenn.InvalidFile, match=r"\(it holds test\.csv, train\.csv\)"):
+        corenn.create("dataset", {"name": "mnist", "path": str(tmp_path)}).load(seed=0)
+
+
+def test_corenn_train_takes_an_unquoted_folder_with_dotted_names(tmp_path, capsys):
+    from corenn.cli import main
+
+    _write_dotted_set(tmp_path / "mnist data")
+    folder = tmp_path / "mnist data"
+    code = main(["train", "--dataset", f"mnist:path={folder},download=false", "--epochs", "1", "--hidden", "8",
+                 "--no-default-callbacks", "--no-progress", "--out", str(tmp_path / "run")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (tmp_path / "run" / "model.npz").is_file()

@@ -96,3 +96,41 @@ def test_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path, capsys, make):
     assert main(["plot", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def _drawn(monkeypatch, history, title=""):
+    """The titles plot_history gives the figure: (the figure's, the loss plot's)."""
+    import corenn_plots
+
+    seen = {}
+
+    def keep(fig, path, dpi=None):
+        seen["suptitle"] = fig._suptitle.get_text() if fig._suptitle else ""
+        seen["loss"] = fig.axes[0].get_title()
+        return path
+
+    monkeypatch.setattr(corenn_plots, "save_figure", keep)
+    plot_history(history, "unused.png", title=title)
+    return seen["suptitle"], seen["loss"]
+
+
+def test_a_long_title_is_wrapped_whole_and_a_finished_resumed_run_is_not_interrupted(monkeypatch):
+    from corenn.trainer import History
+
+    history = History(loss=[1.0, 0.5], data_loss=[1.0, 0.5], reg_loss=[0.0, 0.0], lr=[0.1, 0.1])
+    long = "run-" + ", ".join(f"option{i} value{i}" for i in range(20)) + ", folder /a/long/path/to/the/run"
+    suptitle, loss = _drawn(monkeypatch, history, title=long)
+    assert suptitle.replace("\n", " ") == long and "\n" in suptitle and "/a/long/path/to/the/run" in suptitle
+    assert loss == "loss"  # stopped is None: a resumed run that finished
+    history.stopped = "interrupted"
+    assert "interrupted" in _drawn(monkeypatch, history)[1]
+
+
+def test_plot_json_says_what_it_read_and_drew(tmp_path, capsys):
+    folder = tmp_path / "run"
+    train(RunConfig.from_mapping({**QUICK, "default_callbacks": False}), folder)
+    assert main(["plot", str(folder), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == {"figure": str(folder / FIGURE), "source": doc["source"], "steps": doc["steps"], "epochs": 3,
+                   "stopped": None}
+    assert (folder / FIGURE).is_file()

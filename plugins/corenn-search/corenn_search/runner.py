@@ -73,23 +73,29 @@ class SearchResult:
         return "; ".join(parts) + ("" if self.finished else " (unfinished: run the same command to continue)")
 
     def table(self, top: int | None = 20):
-        """The ranked trials as a rich Table (the ``top`` best, then every failed one)."""
+        """The ranked trials as a rich Table (the ``top`` best, then every failed one), narrow enough for 80
+        columns: the borders of ``corenn list``, each parameter headed by the last part of its path where
+        that is unique, a stage column only for a search of several stages, a status column only if one failed."""
         from rich.table import Table
 
         space = self.space
         shown = [t for t in self.trials if t.ok][:top] if top else [t for t in self.trials if t.ok]
         failed = [t for t in self.trials if not t.ok]
-        table = Table()
-        for name in ("rank", "stage", "trial", *(p.path for p in space), "val acc", "train acc", "val loss",
+        tails = [p.path.rsplit(".", 1)[-1] for p in space]
+        heads = [tail if tails.count(tail) == 1 else p.path for p, tail in zip(space, tails)]
+        stages = len(self.stages) > 1 or any(t.stage for t in self.trials)
+        table = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True)
+        for name in ("rank", *(["stage"] if stages else []), "trial", *heads, "val\nacc", "train\nacc", "val\nloss",
                      "epochs", "seconds"):
-            table.add_column(name, justify="right")
-        table.add_column("status")
+            table.add_column(name, justify="right", no_wrap=True)
+        if failed:
+            table.add_column("status", overflow="fold")
         dist = {p.path: p.dist for p in space}
         for rank, t in enumerate([*shown, *failed], 1):
-            cells = [str(rank) if t.ok else "-", str(t.stage + 1), str(t.index),
+            cells = [str(rank) if t.ok else "-", *([str(t.stage + 1)] if stages else []), str(t.index),
                      *(_show(t.params.get(p.path), dist[p.path]) for p in space),
                      *(f"{v:.4f}" if v is not None else "-" for v in (t.val_acc, t.train_acc, t.val_loss)),
-                     str(t.epochs), f"{t.seconds:.2f}", "ok" if t.ok else _short(t.error)]
+                     str(t.epochs), f"{t.seconds:.2f}", *(["ok" if t.ok else _short(t.error)] if failed else [])]
             table.add_row(*cells, style="bold green" if rank == 1 and t.ok else ("red" if not t.ok else None))
         hidden = sum(t.ok for t in self.trials) - len(shown)
         if hidden > 0:
