@@ -7,11 +7,6 @@ import typer
 
 from corenn.cli import build_app, main
 
-#: commands whose options come from corenn/cli/run_options.py, where --default-callbacks/--no-default-callbacks
-#: and list defaults such as ['mean_subtraction'] are still cut at 80 columns (that module is being rewritten)
-RUN_OPTION_COMMANDS = {"train", "check", "lr-range", "search"}
-
-
 def command_paths() -> list[list[str]]:
     def walk(command, path):
         yield path
@@ -31,10 +26,7 @@ def test_the_walk_finds_the_core_and_plugin_commands():
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "corenn")
-def test_help_at_80_columns_cuts_no_word(path, capsys, monkeypatch, request):
-    if path and path[0] in RUN_OPTION_COMMANDS:
-        request.applymarker(pytest.mark.xfail(reason="run_options.py's generated options do not fit yet",
-                                              strict=False))
+def test_help_at_80_columns_cuts_no_word(path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     assert main([*path, "--help"]) == 0
     out = capsys.readouterr().out

@@ -42,7 +42,7 @@ def build_app() -> typer.Typer:
     from .install import HintingGroup
 
     app = typer.Typer(name="corenn", cls=HintingGroup, no_args_is_help=True, add_completion=True,
-                      pretty_exceptions_enable=False, rich_markup_mode="rich",
+                      pretty_exceptions_enable=False, rich_markup_mode=None,
                       context_settings={"help_option_names": ["-h", "--help"]},
                       help="corenn: neural network training techniques as plugins.")
 
