@@ -82,7 +82,8 @@ def corenn_callbacks() -> Iterable[type]:
     trainer calls whichever of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
     ``on_batch_begin(trainer, step)``, ``on_batch_end(trainer, step, logs)``,
     ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer, history)`` they define.
-    A callback sets ``trainer.stop_training = True`` to end the run after the current epoch."""
+    A callback sets ``trainer.stop_training = True`` to end the run: set in ``on_batch_end``, the
+    run ends after that batch; set in ``on_epoch_end``, after that epoch."""
 
 
 @hookspec

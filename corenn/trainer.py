@@ -44,8 +44,11 @@ class Callback:
 
     ``logs`` of ``on_batch_end`` hold ``loss``, ``data_loss``, ``reg_loss``, ``lr``;
     those of ``on_epoch_end`` hold ``epoch``, ``train_acc``, ``val_acc``,
-    ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop after
-    the current epoch.
+    ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop: set in
+    ``on_batch_begin`` or ``on_batch_end``, the run ends right after that batch (the
+    unfinished epoch gets no end-of-epoch evaluation, and a checkpoint keeps the
+    position, so a resumed fit continues with the next batch); set in ``on_epoch_end``,
+    it ends after that epoch.
     """
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
@@ -227,6 +230,12 @@ class Trainer:
                         self._log_step(*losses)
                         if self._interrupted:
                             raise KeyboardInterrupt
+                        if self.stop_training:
+                            break
+                    if self._position[1] < steps_per_epoch:  # a callback stopped the run mid-epoch
+                        if self.checkpoint is not None:
+                            self.save_checkpoint(self.checkpoint)
+                        break
                 self._position = None
                 logs = self._end_of_epoch(X, y, eval_idx, validation, epoch_start)
                 self.epoch += 1
