@@ -48,7 +48,8 @@ class Callback:
     ``on_batch_begin`` or ``on_batch_end``, the run ends right after that batch (the
     unfinished epoch gets no end-of-epoch evaluation, and a checkpoint keeps the
     position, so a resumed fit continues with the next batch); set in ``on_epoch_end``,
-    it ends after that epoch.
+    it ends after that epoch. During ``fit``, ``trainer.validation_data`` is the checked
+    ``(X, y)`` given as validation (None without), e.g. for a held-out batch.
     """
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
@@ -67,6 +68,8 @@ class History:
     Per epoch: ``epochs``, a list of dicts with ``epoch``, ``train_acc``, ``val_acc``,
     ``val_loss``, ``seconds``. ``ratios``: dicts ``{"step": t, "<param>": ||update|| / ||param||}``,
     the tutorial's update/weight ratio (healthy near 1e-3), every ``ratio_every`` steps.
+    ``series``: rows a callback records under a name of its own, e.g. ``series["dead_units"]``,
+    a list of dicts ``{"step": t, ...}`` (kept in checkpoints and ``history.json``).
     """
 
     loss: list[float] = attrs.Factory(list)
@@ -76,6 +79,7 @@ class History:
     epochs: list[dict] = attrs.Factory(list)
     ratios: list[dict] = attrs.Factory(list)
     stopped: str | None = None
+    series: dict[str, list[dict]] = attrs.Factory(dict)
 
     def to_dict(self) -> dict:
         return attrs.asdict(self)
@@ -197,6 +201,7 @@ class Trainer:
                 self._check_finite(float("nan"))
                 raise
 
+        self.validation_data = validation and (Xv, yv)
         self.stop_training = False
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)

@@ -47,7 +47,9 @@ class Doctor:
     ``val_rise`` for ``rising_epochs`` epochs past its minimum while the training loss
     falls: onset of overfitting; train - val > ``gap``: overfitting, regularize; train -
     val < ``small_gap`` with train accuracy < ``solved``: more capacity; r above
-    ``target`` x ``tolerance`` or below ``target`` / ``tolerance``: lower or raise the lr.
+    ``target`` x ``tolerance`` or below ``target`` / ``tolerance``: lower or raise the lr;
+    a layer with more than ``dead`` of its units dead (the ``dead_units`` callback):
+    lower lr, he init, leaky_relu.
     """
 
     name: ClassVar[str] = "doctor"
@@ -77,6 +79,8 @@ class Doctor:
     rising_epochs: int = corenn.hyperparameter(2, doc="epochs the validation loss must rise past its minimum "
                                                "(while training loss falls) to call it the onset of overfitting",
                                                check=v.integer(1, None))
+    dead: float = _hp(0.3, "share of an activation layer's units dead on the held-out batch (the dead_units "
+                      "callback's last measurement) that is reported", v.in_range(0.0, 1.0, low_open=True))
 
     def __attrs_post_init__(self) -> None:
         self.trainer = None
@@ -222,7 +226,28 @@ def diagnose(history: Any, rules: Doctor | None = None, **thresholds: Any) -> li
             f"(healthy ~{r.target:.0e})",
             "raise the learning rate" + (" (when only some layers are this low, suspect vanishing gradients: "
                                          "the initialization)" if middle_only else ""), ratios=too_low))
+    findings += _dead_units(history, r)
     return findings
+
+
+def _dead_units(history: Any, r: Doctor) -> list[dict]:
+    """Activation layers whose share of dead units (``history.series["dead_units"]``) ended above ``dead``."""
+    rows = getattr(history, "series", {}).get("dead_units") or []
+    if not rows:
+        return []
+    first, last = rows[0], rows[-1]
+    dead = {name: x for name, x in last.items() if name != "step" and x is not None and x > r.dead}
+    if not dead:
+        return []
+    listing = ", ".join(f"{name} {100 * x:.0f}%" + (f" (from {100 * first[name]:.0f}% at step {first['step']})"
+                                                     if first is not last and name in first else "")
+                        for name, x in dead.items())
+    return [_finding(
+        "dead_units", f"dead units: at step {last['step']} these layers have units that output 0 for every held-out "
+        f"sample, so no gradient reaches them: {listing}",
+        "lower the learning rate (one large update can push a unit's input below 0 for good), initialize relu layers "
+        "with he, or use leaky_relu (or elu), which keeps a small gradient for x < 0",
+        step=last["step"], dead=dead)]
 
 
 def _accuracy_rise(history: Any) -> tuple[str, float, float] | None:

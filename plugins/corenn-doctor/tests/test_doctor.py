@@ -221,3 +221,19 @@ def test_the_thresholds_are_the_doctor_s_fields_and_nowhere_else():
     assert diagnose(history, Doctor(knee=100.0)) == diagnose(history, knee=100.0)
     with pytest.raises(corenn.InvalidHyperparameter, match="rising_epochs"):
         diagnose(history, rising_epochs=0)
+
+
+def test_a_layer_whose_units_died_is_named_with_the_tutorial_s_remedies():
+    rows = [{"step": 0, "1.relu": 0.05, "3.relu": 0.02}, {"step": 50, "1.relu": 0.6, "3.relu": 0.1},
+            {"step": 100, "1.relu": 0.83, "3.relu": 0.12}]
+    found = rules(History(loss=[2.3] * 5, series={"dead_units": rows}))
+    f = found["dead_units"]
+    assert f["evidence"]["dead"] == {"1.relu": 0.83} and "1.relu 83% (from 5% at step 0)" in f["problem"]
+    assert all(word in f["advice"] for word in ("lower the learning rate", "he", "leaky_relu"))
+    assert "dead_units" not in rules(History(series={"dead_units": rows}), dead=0.9)
+
+
+def test_a_real_run_at_a_far_too_high_learning_rate_gets_the_dead_units_finding():
+    found, doctor = doctor_run(dataset="digits", hidden=[64], optimizer="sgd:lr=10.0", epochs=1,
+                               callbacks=["dead_units:every=5"])
+    assert "1.relu" in found["dead_units"]["evidence"]["dead"]
