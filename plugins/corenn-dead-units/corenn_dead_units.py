@@ -45,8 +45,8 @@ def dead_fractions(model: Any, X: np.ndarray) -> dict[str, float]:
 
 @corenn.component
 class DeadUnits:
-    """Dead units: every ``every`` steps, the fraction of each activation layer's units that output 0 for every
-    sample of a held-out batch (the first ``samples`` validation samples), in ``history.series["dead_units"]``.
+    """Dead units: every ``every`` steps and at the end, the fraction of each activation layer's units that output
+    0 for every sample of a held-out batch (the first ``samples`` validation samples), in ``history.series["dead_units"]``.
 
     A ReLU unit whose input is negative for every sample passes no gradient and stops
     learning (tutorial, "ReLU"); a large dead fraction points at too high a learning rate,
@@ -73,7 +73,15 @@ class DeadUnits:
 
     def on_batch_end(self, trainer, step, logs) -> None:
         if self.batch is not None and step % self.every == 0:
-            trainer.history.series[SERIES].append({"step": step, **dead_fractions(trainer.model, self.batch)})
+            self._record(trainer, step)
+
+    def on_train_end(self, trainer, history) -> None:
+        rows = history.series.get(SERIES)
+        if self.batch is not None and trainer.step and (not rows or rows[-1]["step"] != trainer.step - 1):
+            self._record(trainer, trainer.step - 1)  # the weights the run ends with
+
+    def _record(self, trainer, step: int) -> None:
+        trainer.history.series[SERIES].append({"step": step, **dead_fractions(trainer.model, self.batch)})
 
     def report(self) -> str:
         return ""
