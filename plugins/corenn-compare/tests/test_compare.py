@@ -209,7 +209,7 @@ def test_relu_reaches_the_target_accuracy_while_sigmoid_still_crawls(activation_
 def test_the_activation_command_prints_the_table_or_json_and_draws_the_curves(tmp_path, capsys):
     import json
 
-    args = ["compare", "activations", "relu", "sigmoid", "--epochs", "2", "--target", "0.5", "--out", str(tmp_path)]
+    args = ["compare", "activations", "relu", "sigmoid", "--epochs", "1", "--target", "0.5", "--out", str(tmp_path)]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "epochs to 0.5" in out and "he" in out and "xavier" in out
