@@ -253,7 +253,8 @@ def corenn_commands(app):
         sweep = lr_sweep(cfg, start=start, end=end, steps=steps, curves=curves, regularizer=sweep_regularizer)
         name = corenn.parse_spec(cfg.optimizer)[0]
         figure = plot_sweep(sweep, Path(out) / "lr-range.png",
-                            title=f"{cfg.dataset}, hidden {cfg.hidden}, {name}, batch {cfg.batch_size}")
+                            title=f"{cfg.dataset}, hidden {cfg.hidden}, {name}, batch {cfg.batch_size}, "
+                                  f"regularization {sweep.regularizer or 'none'}")
         if json_output:
             print(json.dumps({**sweep.to_dict(), "optimizer": name, "figure": str(figure)}, allow_nan=False))
             return
