@@ -83,10 +83,10 @@ def corenn_callbacks() -> Iterable[type]:
     hyperparameters (``--callback doctor:gap=0.1``). The trainer calls whichever of
     ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
     ``on_batch_begin(trainer, step)``, ``on_batch_end(trainer, step, logs)``,
-    ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer, history)`` they
-    define. A callback sets ``trainer.stop_training = True`` to end the run after the
-    current epoch; ``enabled_by_default = True`` runs it in every ``corenn train``;
-    ``report() -> str`` is printed when the run ends."""
+    ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer, history)`` they define.
+    A callback sets ``trainer.stop_training = True`` to end the run: set in ``on_batch_end``, the
+    run ends after that batch; set in ``on_epoch_end``, after that epoch. ``enabled_by_default = True``
+    runs it in every ``corenn train``; ``report() -> str`` is printed when the run ends."""
 
 
 @hookspec

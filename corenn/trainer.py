@@ -50,8 +50,12 @@ class Callback:
 
     ``logs`` of ``on_batch_end`` hold ``loss``, ``data_loss``, ``reg_loss``, ``lr``;
     those of ``on_epoch_end`` hold ``epoch``, ``train_acc``, ``val_acc``,
-    ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop after
-    the current epoch.
+    ``val_loss``, ``seconds``. Set ``trainer.stop_training = True`` to stop: set in
+    ``on_batch_begin`` or ``on_batch_end``, the run ends right after that batch (the
+    unfinished epoch gets no end-of-epoch evaluation, and a checkpoint keeps the
+    position, so a resumed fit continues with the next batch); set in ``on_epoch_end``,
+    it ends after that epoch. During ``fit``, ``trainer.validation_data`` is the checked
+    ``(X, y)`` given as validation (None without), e.g. for a held-out batch.
 
     A callback a plugin registers (hook ``corenn_callbacks``, kind ``callback``) is a
     component like any other: an attrs class (``@corenn.component``) with a ``name``
@@ -84,6 +88,8 @@ class History:
     ``stopped``: why the last :meth:`Trainer.fit` ended early ("interrupted", "diverged", a
     callback's reason), None when it ran to the end. ``seconds``: the time spent in ``fit``,
     summed over every segment of a resumed run.
+    ``series``: rows a callback records under a name of its own, e.g. ``series["dead_units"]``,
+    a list of dicts ``{"step": t, ...}`` (kept in checkpoints and ``history.json``).
     """
 
     loss: list[float] = attrs.Factory(list)
@@ -94,6 +100,7 @@ class History:
     ratios: list[dict] = attrs.Factory(list)
     stopped: str | None = None
     seconds: float = 0.0
+    series: dict[str, list[dict]] = attrs.Factory(dict)
 
     def to_dict(self) -> dict:
         return attrs.asdict(self)
@@ -217,6 +224,7 @@ class Trainer:
                 self._check_finite(float("nan"))
                 raise
 
+        self.validation_data = validation and (Xv, yv)
         self._check_position(n)
         self.stop_training, self._stopped_at_checkpoint = self._stopped_at_checkpoint, False
         if not self.stop_training:
@@ -260,6 +268,12 @@ class Trainer:
                         self._log_step(*losses)
                         if self._interrupted:
                             raise KeyboardInterrupt
+                        if self.stop_training:
+                            break
+                    if self._position[1] < steps_per_epoch:  # a callback stopped the run mid-epoch
+                        if self.checkpoint is not None:
+                            self.save_checkpoint(self.checkpoint)
+                        break
                 self._position = None
                 logs = self._end_of_epoch(X, y, eval_idx, validation, epoch_start)
                 for schedule in self.observing_schedules():

@@ -262,3 +262,44 @@ def test_an_unseeded_trainer_measures_train_accuracy_on_a_random_subset(spiral):
     assert 0.0 <= history.epochs[0]["train_acc"] <= 1.0
     with pytest.raises(corenn.InvalidHyperparameter, match="seed"):
         corenn.Trainer(corenn.mlp([2, 3]), seed="zero")
+
+
+class StopAtStep(Callback):
+    def __init__(self, step):
+        self.stop_at, self.epochs_ended = step, []
+
+    def on_batch_end(self, trainer, step, logs):
+        if step == self.stop_at:
+            trainer.stop_training = True
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.epochs_ended.append(epoch)
+
+
+def test_a_callback_that_stops_in_on_batch_end_ends_the_run_after_that_batch(spiral, tmp_path):
+    steps_per_epoch = math.ceil(len(spiral.X_train) / 32)
+    stopper = StopAtStep(steps_per_epoch + 3)  # the fourth batch of the second epoch
+    model, trainer = make(spiral, epochs=4, callbacks=[stopper], checkpoint=tmp_path / "ck.npz")
+    history = trainer.fit(spiral.X_train, spiral.y_train)
+    assert trainer.step == len(history.loss) == steps_per_epoch + 4
+    assert stopper.epochs_ended == [0] and len(history.epochs) == 1 and trainer.epoch == 1
+    # the checkpoint keeps the position in the unfinished epoch, and that a callback stopped the run:
+    # resuming it is a no-op (as for early stopping), not a run that trains on
+    _, doc = corenn.files.load_arrays(tmp_path / "ck.npz", what="checkpoint")
+    assert (doc["epoch"], doc["batch"], doc["stopped"]) == (1, 4, True)
+    _, resumed = make(spiral, epochs=4, seed=0)
+    resumed.load_checkpoint(tmp_path / "ck.npz")
+    assert resumed.finished
+    before = [p.copy() for p in resumed.model.parameters()]
+    resumed.fit(spiral.X_train, spiral.y_train)
+    assert resumed.history.loss == history.loss and resumed.step == trainer.step
+    for p, q in zip(resumed.model.parameters(), before):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_a_stop_at_the_last_batch_of_an_epoch_still_ends_that_epoch(spiral):
+    steps_per_epoch = math.ceil(len(spiral.X_train) / 32)
+    stopper = StopAtStep(steps_per_epoch - 1)
+    _, trainer = make(spiral, epochs=4, callbacks=[stopper])
+    history = trainer.fit(spiral.X_train, spiral.y_train)
+    assert trainer.step == steps_per_epoch and stopper.epochs_ended == [0] and len(history.epochs) == 1

@@ -28,6 +28,14 @@ class LBFGS(Optimizer):
     (Nocedal and Wright, algorithm 7.4), then searches along it for a step
     length meeting the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9).
 
+    The (s, y) pairs, the last direction and step length persist from one ``step``
+    call to the next (and through ``state_dict``), as in PyTorch's L-BFGS, so repeated
+    calls continue one quasi-Newton run. Two tests differ from PyTorch's so that repeated
+    calls keep converging to full precision, as SciPy's L-BFGS-B does: a pair is kept when ``s.y > eps |y|^2`` (relative, not ``s.y > 1e-10``, which drops every pair
+    near the optimum), and an iteration stops early only when the direction is not a
+    descent direction (``g.d >= 0``), not when ``|g.d|`` is below ``tolerance_change``
+    (which left every later call at the same point without a step).
+
     Params may be any number of arrays of any shapes; they are handled as one
     flat vector of their common dtype. ``grads`` passed to ``step`` are only
     checked: the closure gives the gradients used. After a step, ``last_loss``
@@ -74,7 +82,7 @@ class LBFGS(Optimizer):
                 y = g - prev_grad
                 s = d * t
                 ys = float(y.dot(s))
-                if ys > 1e-10:  # keep only pairs with positive curvature
+                if ys > np.finfo(y.dtype).eps * float(y.dot(y)):  # positive curvature, relative to |y|^2
                     while len(s_hist) >= self.history:
                         s_hist.pop(0), y_hist.pop(0), rho.pop(0)
                     s_hist.append(s), y_hist.append(y), rho.append(1.0 / ys)
@@ -89,7 +97,7 @@ class LBFGS(Optimizer):
             else:
                 t = hp.lr
             gtd = float(g.dot(d))
-            if gtd > -hp.tolerance_change:  # not a descent direction any more
+            if gtd >= 0:  # not a descent direction any more
                 break
             if self.line_search == "strong_wolfe":
                 x0 = flat.snapshot()

@@ -3,7 +3,8 @@
 One figure, ``training.png``, with the four curves the tutorial watches ("Tips to
 train Neural Network"): the loss per iteration (raw and smoothed, validation loss
 per epoch), train/validation accuracy per epoch, the learning rate, and each
-weight's update/weight ratio against the healthy ~1e-3. ``corenn plot`` reads a
+weight's update/weight ratio against the healthy ~1e-3; below them, when the
+``dead_units`` callback ran, the share of each activation layer's dead units. ``corenn plot`` reads a
 run folder's ``history.json``, or, for a run still in progress (or stopped), the
 history inside its newer ``checkpoint.npz``; the ``plots`` callback, on by
 default, draws the figure into the run folder when ``corenn train`` ends.
@@ -58,7 +59,10 @@ def plot_history(history: Any, path: str | Path, title: str = "", dpi: int = 100
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=dpi, layout="constrained")
+    dead = getattr(history, "series", {}).get("dead_units") or []  # the dead_units callback's rows, if it ran
+    fig = plt.figure(figsize=(12, 11 if dead else 8), dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(3 if dead else 2, 2, height_ratios=[1, 1, 0.75] if dead else None)
+    axes = np.array([[fig.add_subplot(grid[row, col]) for col in range(2)] for row in range(2)])
     (ax_loss, ax_acc), (ax_lr, ax_ratio) = axes
     loss = np.asarray(history.loss, dtype=float)
     steps = np.arange(len(loss))
@@ -114,11 +118,24 @@ def plot_history(history: Any, path: str | Path, title: str = "", dpi: int = 100
             ax_ratio.set_yscale("log")
         ax_ratio.legend(fontsize="x-small", ncol=2)
     ax_ratio.set(title="update / weight ratio  ||lr*dW|| / ||W||", xlabel="iteration")
+    if dead:
+        _plot_dead_units(fig.add_subplot(grid[2, :]), dead)
     for ax in axes.flat:
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(wrap_title(title, 12, fontsize=14))
     return save_figure(fig, path, dpi=dpi)
+
+
+def _plot_dead_units(ax: Any, rows: list[dict]) -> None:
+    """The share of each activation layer's units that output 0 for a whole held-out batch, per measurement."""
+    at = [r["step"] for r in rows]
+    for name in [k for k in rows[0] if k != "step"]:
+        ax.plot(at, [100 * r.get(name, np.nan) for r in rows], "o-", markersize=2, linewidth=1.5, label=name)
+    ax.set(title="dead units: % of each activation layer silent on every held-out sample", xlabel="iteration",
+           ylabel="% dead", ylim=(-2, 102))
+    ax.legend(fontsize="x-small", ncol=4)
+    ax.grid(alpha=0.3)
 
 
 def _run_title(folder: Path) -> str:

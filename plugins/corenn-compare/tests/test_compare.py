@@ -123,3 +123,99 @@ def test_train_default_uses_digits_and_the_default_model(tmp_path, capsys):
 def test_an_unknown_function_is_a_one_line_error(tmp_path, capsys):
     assert main(["compare", "optimizers", "sgd", "--function", "himmelblau", "--out", str(tmp_path)]) == 2
     assert "rosenbrock" in capsys.readouterr().err
+
+
+# -- Newton's method on the 2-D functions ----------------------------------------------------------------------
+
+
+def test_the_numeric_hessian_matches_the_analytic_one_on_the_quadratic_and_rosenbrock():
+    from corenn_compare import hessian
+
+    np.testing.assert_allclose(hessian(SURFACES["quadratic"], 3.0, -1.0), [[0.1, 0.0], [0.0, 2.0]], atol=1e-8)
+    x, y = -0.7, 1.3
+    exact = [[2 - 400 * (y - x * x) + 800 * x * x, -400 * x], [-400 * x, 200]]
+    np.testing.assert_allclose(hessian(SURFACES["rosenbrock"], x, y), exact, rtol=1e-6)
+
+
+def test_newton_needs_no_learning_rate_one_step_solves_the_narrow_bowl():
+    r = race(["newton", "sgd"], "quadratic", steps=5)
+    newton, sgd = r.trajectories
+    assert newton.spec == "newton:lr=1"
+    np.testing.assert_allclose(newton.points[1], [0.0, 0.0], atol=1e-8)
+    assert sgd.final > 1.0
+
+
+def test_newton_follows_the_rosenbrock_valley_to_1_1_in_a_few_steps():
+    r = race(["newton"], "rosenbrock", steps=10)
+    np.testing.assert_allclose(r.trajectories[0].points[-1], [1.0, 1.0], atol=1e-8)
+
+
+def test_newton_heads_for_the_saddle_point_that_gradient_descent_leaves():
+    r = race(["newton", "sgd:lr=0.05"], "saddle", steps=100)
+    newton, sgd = r.trajectories
+    np.testing.assert_allclose(newton.points[1], [0.0, 0.0], atol=1e-8)  # a stationary point, not a minimum
+    assert sgd.left  # gradient descent rolls off down the y axis
+
+
+def test_newton_takes_only_a_positive_lr(tmp_path, capsys):
+    half = race(["newton:lr=0.5"], "quadratic", steps=1).trajectories[0]
+    np.testing.assert_allclose(half.points[1], np.asarray(SURFACES["quadratic"].start) / 2, atol=1e-8)
+    with pytest.raises(corenn.InvalidInput, match="newton takes only lr"):
+        race(["newton:mu=0.9"], "quadratic")
+    assert main(["compare", "optimizers", "newton:lr=-1", "--no-gif", "--out", str(tmp_path)]) == 2
+    assert "newton's lr must be > 0" in capsys.readouterr().err
+
+
+def test_optimizers_json_holds_the_race_rows(tmp_path, capsys):
+    import json
+
+    assert main(["compare", "optimizers", "sgd", "newton", "--steps", "20", "--no-gif", "--json",
+                 "--out", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["function"] == "quadratic" and [row["optimizer"] for row in doc["race"]] == ["sgd:lr=0.1", "newton:lr=1"]
+    assert doc["race"][1]["distance"] < 1e-8 and doc["figures"] == [str(tmp_path / "optimizers-quadratic.png")]
+
+
+# -- activations racing on digits ----------------------------------------------------------------------------
+
+
+def test_each_activation_gets_its_initialization_rule():
+    from corenn_compare import init_for
+
+    assert {a: init_for(a) for a in ("relu", "leaky_relu", "elu", "tanh", "sigmoid")} == {
+        "relu": "he", "leaky_relu": "he", "elu": "he", "tanh": "xavier", "sigmoid": "xavier"}
+
+
+@pytest.fixture(scope="module")
+def activation_race():
+    from corenn.run import RunConfig
+    from corenn_compare import race_activations
+
+    cfg = RunConfig.from_mapping({"dataset": "digits", "hidden": [64], "epochs": 4, "optimizer": "sgd:lr=0.05"})
+    return race_activations(["relu", "tanh", "sigmoid"], cfg, target=0.8)
+
+
+def test_relu_reaches_the_target_accuracy_while_sigmoid_still_crawls(activation_race):
+    relu, tanh, sigmoid = activation_race
+    assert (relu.init, tanh.init, sigmoid.init) == ("he", "xavier", "xavier")
+    assert relu.epochs_to_target is not None and sigmoid.epochs_to_target is None
+    assert relu.curve.val_acc[relu.epochs_to_target - 1] >= 0.8
+    assert all(a < 0.8 for a in relu.curve.val_acc[:relu.epochs_to_target - 1])
+    assert np.mean(relu.curve.loss[-10:]) < 0.75 * np.mean(sigmoid.curve.loss[-10:])
+    assert tanh.epochs_to_target is not None  # zero-centred tanh keeps up with relu on digits; sigmoid does not
+    assert len(relu.curve.loss) == len(sigmoid.curve.loss)  # same data, batches and epochs
+
+
+def test_the_activation_command_prints_the_table_or_json_and_draws_the_curves(tmp_path, capsys):
+    import json
+
+    args = ["compare", "activations", "relu", "sigmoid", "--epochs", "1", "--target", "0.5", "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "epochs to 0.5" in out and "he" in out and "xavier" in out
+    assert (tmp_path / "activations-training.png").stat().st_size > 10_000
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [row["activation"] for row in doc["race"]] == ["relu", "sigmoid"] and doc["target"] == 0.5
+    assert doc["race"][0]["epochs_to_target"] in (1, 2) and doc["optimizer"] == "sgd:lr=0.05"
+    assert main(["compare", "activations", "relu", "--target", "2", "--out", str(tmp_path)]) == 2

@@ -141,3 +141,99 @@ def test_corenn_train_explains_a_divergence_before_the_error(tmp_path, capsys):
     assert "doctor:" in captured.out and "learning rate is too high" in captured.out
     doc = json.loads((tmp_path / "doctor.json").read_text())
     assert doc["findings"][0]["rule"] == "diverged" and doc["summary"]["stopped"] == "diverged"
+
+
+# -- the curves read as the tutorial reads them, on constructed histories --------------------------------------
+
+
+def per_step(epoch_losses, steps_per_epoch=21, noise=0.01, seed=0):
+    """A per-step loss curve through the given per-epoch means, with minibatch noise."""
+    knots = np.asarray(epoch_losses, dtype=float)
+    t = np.arange(len(knots) * steps_per_epoch) / steps_per_epoch - 0.5
+    curve = np.interp(t, np.arange(len(knots)), knots)
+    return list(curve + noise * np.random.default_rng(seed).standard_normal(curve.size))
+
+
+def epochs(**series):
+    """Per-epoch rows from equally long lists, e.g. epochs(train_acc=[...], val_loss=[...])."""
+    n = len(next(iter(series.values())))
+    return [{"epoch": i, **{k: v[i] for k, v in series.items()}} for i in range(n)]
+
+
+def rules(history, **thresholds):
+    return {f["rule"]: f for f in diagnose(history, **thresholds)}
+
+
+def test_the_issue_s_steady_slow_decline_is_slow_not_a_plateau():
+    # sgd:lr=0.003 for 5 epochs on digits: per-epoch loss 2.278, 2.238, 2.199, 2.167, 2.128
+    losses = [2.278, 2.238, 2.199, 2.167, 2.128]
+    found = rules(History(loss=per_step(losses), epochs=epochs(loss=losses)))
+    assert "plateau" not in found
+    assert found["slow"]["advice"].startswith("the learning rate is too low: raise it")
+
+
+def test_a_flat_start_followed_by_a_knee_is_a_plateau_pointing_at_the_initialization():
+    losses = [1.099] * 6 + [1.09, 1.0, 0.9, 0.8, 0.72, 0.66, 0.62, 0.6]
+    found = rules(History(loss=per_step(losses, noise=0.002)))
+    e = found["plateau"]["evidence"]
+    assert e["flat_steps"] >= 0.3 * e["steps"] and e["knee"] >= 2
+    assert "initialization" in found["plateau"]["advice"] and "slow" not in found
+
+
+def test_a_flat_loss_while_accuracy_rises_is_explained_not_blamed_on_the_initialization():
+    losses = [2.30, 2.29, 2.29, 2.28, 2.28, 2.27]
+    acc = [0.10, 0.16, 0.22, 0.28, 0.33, 0.38]
+    found = rules(History(loss=per_step(losses, noise=0.003), epochs=epochs(loss=losses, train_acc=acc)))
+    assert "plateau" not in found
+    e = found["flat_loss_rising_accuracy"]["evidence"]
+    assert e["first_acc"] == 0.10 and e["last_acc"] == 0.38 and e["drop"] < 0.1
+    assert "not a sign of a bad initialization" in found["flat_loss_rising_accuracy"]["problem"]
+    # without the accuracy the same curve is an early plateau that never fell
+    assert "never fell" in rules(History(loss=per_step(losses, noise=0.003)))["plateau"]["problem"]
+
+
+def test_rising_validation_loss_while_training_loss_falls_is_the_onset_of_overfitting():
+    # like 784-256-256-10 adam on mnist: validation loss bottoms after epoch 5, then climbs
+    train = [0.30, 0.12, 0.08, 0.05, 0.035, 0.025, 0.018, 0.012, 0.009, 0.007]
+    val = [0.14, 0.10, 0.085, 0.078, 0.075, 0.079, 0.084, 0.090, 0.095, 0.101]
+    history = History(loss=per_step(train, noise=0.002), epochs=epochs(
+        loss=train, val_loss=val, train_acc=[0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999],
+        val_acc=[0.96, 0.97, 0.975, 0.977, 0.979, 0.979, 0.979, 0.978, 0.979, 0.978]))
+    found = rules(history)
+    e = found["overfitting_onset"]["evidence"]
+    assert e["best_epoch"] == int(np.argmin(val)) + 1 == 5 and e["last_val_loss"] == val[-1]
+    assert "early_stopping" in found["overfitting_onset"]["advice"]
+    assert "overfitting" not in found  # the accuracy gap (0.021) is still small: only the loss tells
+    # a validation loss that only wobbles, or one that rises while the training loss rises too, is no onset
+    wobble = [0.1, 0.09, 0.085, 0.084, 0.086, 0.0855]
+    assert "overfitting_onset" not in rules(History(epochs=epochs(loss=train[:6], val_loss=wobble)))
+    assert "overfitting_onset" not in rules(History(epochs=epochs(loss=train[::-1], val_loss=val)))
+
+
+def test_the_thresholds_are_the_doctor_s_fields_and_nowhere_else():
+    import inspect
+
+    params = inspect.signature(diagnose).parameters
+    assert not [p for p in params.values() if isinstance(p.default, (int, float)) and p.default is not None]
+    losses = [1.099] * 6 + [1.09, 1.0, 0.9, 0.8, 0.72, 0.66, 0.62, 0.6]
+    history = History(loss=per_step(losses, noise=0.002))
+    assert "plateau" in rules(history) and "plateau" not in rules(history, knee=100.0)
+    assert diagnose(history, Doctor(knee=100.0)) == diagnose(history, knee=100.0)
+    with pytest.raises(corenn.InvalidHyperparameter, match="rising_epochs"):
+        diagnose(history, rising_epochs=0)
+
+
+def test_a_layer_whose_units_died_is_named_with_the_tutorial_s_remedies():
+    rows = [{"step": 0, "1.relu": 0.05, "3.relu": 0.02}, {"step": 50, "1.relu": 0.6, "3.relu": 0.1},
+            {"step": 100, "1.relu": 0.83, "3.relu": 0.12}]
+    found = rules(History(loss=[2.3] * 5, series={"dead_units": rows}))
+    f = found["dead_units"]
+    assert f["evidence"]["dead"] == {"1.relu": 0.83} and "1.relu 83% (from 5% at step 0)" in f["problem"]
+    assert all(word in f["advice"] for word in ("lower the learning rate", "he", "leaky_relu"))
+    assert "dead_units" not in rules(History(series={"dead_units": rows}), dead=0.9)
+
+
+def test_a_real_run_at_a_far_too_high_learning_rate_gets_the_dead_units_finding():
+    found, doctor = doctor_run(dataset="digits", hidden=[64], optimizer="sgd:lr=10.0", epochs=1,
+                               callbacks=["dead_units:every=5"])
+    assert "1.relu" in found["dead_units"]["evidence"]["dead"]

@@ -157,3 +157,65 @@ def test_a_state_with_a_history_for_other_params_is_refused():
 def test_bad_hyperparameters_are_refused(field, value):
     with pytest.raises(corenn.InvalidHyperparameter, match=field):
         LBFGS(**{field: value})
+
+
+def ill_conditioned(seed=0):
+    """f(x) = 0.5 x'Ax - b'x in 50 dimensions with condition number 1e3, as one (50,) array."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((50, 50)))
+    A = q @ np.diag(np.geomspace(1.0, 1e3, 50)) @ q.T
+    b = rng.standard_normal(50)
+    x, g = [np.zeros(50)], [np.zeros(50)]
+
+    def closure():
+        g[0][...] = A @ x[0] - b
+        return 0.5 * x[0] @ A @ x[0] - b @ x[0], g
+
+    reference = minimize(lambda z: 0.5 * z @ A @ z - b @ z, np.zeros(50), jac=lambda z: A @ z - b,
+                         method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}).x
+    return x, g, closure, reference
+
+
+def test_repeated_steps_reach_scipy_s_optimum_of_an_ill_conditioned_quadratic_to_2e_5():
+    x, g, closure, reference = ill_conditioned()
+    opt = LBFGS()
+    for _ in range(40):
+        opt.step(x, g, closure)
+    assert np.linalg.norm(x[0] - reference) / np.linalg.norm(reference) < 2e-5
+
+
+def test_the_curvature_pairs_carry_over_from_one_step_call_to_the_next():
+    x, g, closure, _ = ill_conditioned()
+    opt = LBFGS(max_iter=5)
+    opt.step(x, g, closure)
+    first = opt.state_dict()["extra"]
+    opt.step(x, g, closure)
+    second = opt.state_dict()["extra"]
+    assert second["n_iter"] > first["n_iter"] > 1 and len(second["s"]) > len(first["s"]) > 0
+    for old, kept in zip(first["s"], second["s"]):  # the first call's pairs are still there, in order
+        np.testing.assert_array_equal(old, kept)
+    # the next call starts from that memory: a fresh optimizer at the same point takes another step
+    x_before = x[0].copy()
+    opt.step(x, g, closure)
+    kept_step = x[0] - x_before
+    x[0][...] = x_before
+    LBFGS(max_iter=5).step(x, g, closure)
+    assert not np.allclose(kept_step, x[0] - x_before)
+
+
+def test_a_state_dict_round_trip_mid_run_keeps_the_curvature_history():
+    a = ill_conditioned()
+    b = ill_conditioned()
+    first = LBFGS()
+    for _ in range(3):
+        first.step(a[0], a[1], a[2])
+    arrays, doc = flatten_state(first.state_dict())
+    second = LBFGS()
+    second.load_state_dict(unflatten_state({k: v.copy() for k, v in arrays.items()}, json.loads(json.dumps(doc))))
+    assert len(second.state_dict()["extra"]["s"]) == 10
+    b[0][0][...] = a[0][0]
+    for _ in range(20):
+        first.step(a[0], a[1], a[2])
+        second.step(b[0], b[1], b[2])
+    np.testing.assert_array_equal(a[0][0], b[0][0])
+    assert np.linalg.norm(b[0][0] - b[3]) / np.linalg.norm(b[3]) < 2e-5

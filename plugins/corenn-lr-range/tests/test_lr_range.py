@@ -53,9 +53,10 @@ def test_the_figure_is_a_real_picture(tmp_path, digits_sweep):
 def test_the_command_prints_the_suggestion_and_writes_the_figure_for_a_config(tmp_path, capsys):
     config = tmp_path / "spiral.toml"
     config.write_text('dataset = "spiral"\nhidden = [32]\noptimizer = "adam"\n')
-    assert main(["lr-range", str(config), "--steps", "40", "--no-curves", "--out", str(tmp_path)]) == 0
+    assert main(["lr-range", str(config), "--steps", "40", "--end", "10", "--no-curves", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "suggested learning rate:" in out and "--optimizer adam:lr=" in out
+    assert "regularization held at l2:strength=1e-06" in out
     assert (tmp_path / "lr-range.png").stat().st_size > 10_000
 
 
@@ -66,7 +67,53 @@ def test_a_bad_range_is_a_one_line_error(tmp_path, capsys, args):
 
 
 def test_the_command_runs_on_the_default_data(tmp_path, capsys):
-    assert main(["lr-range", "--hidden", "16", "--steps", "40", "--no-curves", "--out", str(tmp_path)]) == 0
+    assert main(["lr-range", "--hidden", "16", "--steps", "40", "--end", "10", "--no-curves",
+                 "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "suggested learning rate:" in out and "adam:lr=" in out  # digits with the default optimizer
     assert (tmp_path / "lr-range.png").is_file()
+
+
+def test_the_sweep_trains_with_the_trainer_and_a_tiny_regularization_as_the_tutorial_advises(digits_sweep):
+    import corenn
+    from corenn.run import build_model, load_data
+
+    cfg = RunConfig.from_mapping({**DIGITS, "optimizer": "adam", "regularizer": "l2:strength=0.1"})
+    sweep = lr_sweep(cfg, steps=20, end=1e-3)
+    assert sweep.regularizer == "l2:strength=1e-06"
+    # the same steps by hand with corenn.Trainer: the same losses, bit for bit
+    data, _ = load_data(cfg)
+    held = RunConfig.from_mapping({**DIGITS, "optimizer": "adam", "regularizer": "l2:strength=1e-6"})
+    from corenn_lr_range import ExponentialSweep as Rates
+
+    trainer = corenn.Trainer(build_model(held, data.num_features, data.num_classes), loss=held.loss,
+                             optimizer=corenn.create("optimizer", "adam", lr=Rates(1e-6, 1e-3, 20)),
+                             regularizer=held.regularizer, batch_size=held.batch_size, epochs=1, seed=held.seed)
+    trainer.fit(data.X_train, data.y_train)
+    assert list(sweep.losses) == trainer.history.loss[:20]
+    assert lr_sweep(cfg, steps=20, end=1e-3, regularizer="config").regularizer == "l2:strength=0.1"
+
+
+def test_a_sweep_that_never_blows_up_warns_that_the_range_was_too_narrow_and_suggests_nothing(tmp_path, capsys):
+    sweep = lr_sweep(RunConfig.from_mapping({**DIGITS, "optimizer": "adam"}), steps=20, end=0.1)
+    assert sweep.stopped == "end" and "too narrow" in sweep.warning
+    assert sweep.suggested is None and sweep.minimum == pytest.approx(sweep.lrs[-1], rel=0.5)
+    assert main(["lr-range", "--dataset", "digits", "--hidden", "32", "--steps", "20", "--end", "0.1",
+                 "--no-curves", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: the loss never blew up up to lr 0.1: the range was too narrow" in out
+    assert "still falling at the end" in out and "suggested learning rate" not in out
+    assert main(["lr-range", "--dataset", "digits", "--hidden", "32", "--steps", "20", "--end", "1e-3",
+                 "--no-curves", "--out", str(tmp_path)]) == 0
+    assert "no suggestion: the loss never fell" in capsys.readouterr().out
+
+
+def test_json_output_holds_the_sweep_and_the_suggestion(tmp_path, capsys):
+    import json
+
+    assert main(["lr-range", "--hidden", "16", "--steps", "40", "--end", "10", "--json", "--out", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["lrs"]) == len(doc["losses"]) < 40 and doc["stopped"] in ("exploded", "diverged")
+    assert doc["suggested"] == pytest.approx(doc["minimum"] / 10)
+    assert set(doc["curves"]) == {"low", "good", "high", "very high"}
+    assert doc["regularizer"] == "l2:strength=1e-06" and doc["figure"].endswith("lr-range.png")

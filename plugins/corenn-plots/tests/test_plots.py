@@ -134,3 +134,26 @@ def test_plot_json_says_what_it_read_and_drew(tmp_path, capsys):
     assert doc == {"figure": str(folder / FIGURE), "source": doc["source"], "steps": doc["steps"], "epochs": 3,
                    "stopped": None}
     assert (folder / FIGURE).is_file()
+
+
+def test_a_run_with_the_dead_units_callback_gets_a_dead_units_panel(tmp_path):
+    import matplotlib.image
+
+    from corenn.trainer import History
+
+    history = History(loss=list(np.linspace(2.3, 0.5, 60)), lr=[0.01] * 60,
+                      series={"dead_units": [{"step": t, "1.relu": t / 100, "3.relu": 0.05} for t in range(0, 60, 10)]})
+    with_panel = matplotlib.image.imread(plot_history(history, tmp_path / "dead.png"))
+    history.series = {}
+    without = matplotlib.image.imread(plot_history(history, tmp_path / "plain.png"))
+    assert with_panel.shape[0] > 1.2 * without.shape[0] and with_panel.shape[1] == without.shape[1]
+    assert_picture(tmp_path / "dead.png")
+
+
+def test_corenn_train_records_dead_units_by_default_and_the_figure_shows_them(tmp_path):
+    result = train(RunConfig.from_mapping({**QUICK, "hidden": [16, 16]}), tmp_path / "run")
+    rows = result.history.series["dead_units"]
+    assert rows and set(rows[0]) == {"step", "1.relu", "3.relu"}
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved["series"]["dead_units"] == rows
+    assert_picture(tmp_path / "run" / FIGURE)
