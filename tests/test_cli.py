@@ -369,3 +369,10 @@ def test_the_installed_script(tmp_path):
                          env=env, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stdout == ""
     assert_one_line_error(bad.stderr, "unknown activation 'no_such_thing'")
+
+
+def test_info_reflows_a_docstrings_paragraphs_and_keeps_indented_blocks():
+    from corenn.cli.discover import reflow
+
+    doc = "First line of a\nparagraph that goes on.\n\n    y = f(x)   (kept as written)\n- a list item\nlast"
+    assert reflow(doc) == "First line of a paragraph that goes on.\n\n    y = f(x)   (kept as written)\n- a list item\nlast"

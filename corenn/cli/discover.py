@@ -88,7 +88,7 @@ def info(kind: str = typer.Argument(..., help="Component kind."),
     console = _console()
     console.print(f"[bold]{d.kind} {d.name}[/bold]  ({escape(f'{d.distribution} {d.version}'.strip())})")
     if d.doc:
-        console.print(d.doc, markup=False)
+        console.print(reflow(d.doc), markup=False)
     if d.hyperparameters:
         table = Table("hyperparameter", "type", "default", "doc", box=None, header_style="bold")
         for h in d.hyperparameters:
@@ -132,3 +132,21 @@ def register(app: typer.Typer) -> None:
     app.command("list")(list_components)
     app.command("info")(info)
     app.command("plugins")(list_plugins)
+
+
+def reflow(doc: str) -> str:
+    """A docstring's paragraphs as single lines, for the console to wrap at its width; indented
+    lines (formulas, examples, tables) and the lines of a list stay as they are."""
+    paragraphs, current = [], []
+    for line in doc.splitlines():
+        keep = not line.strip() or line.startswith((" ", "\t", "- ", "* ", "|"))
+        if keep:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            paragraphs.append(line)
+        else:
+            current.append(line.strip())
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n".join(paragraphs)

@@ -45,8 +45,10 @@ def dead_fractions(model: Any, X: np.ndarray) -> dict[str, float]:
 
 @corenn.component
 class DeadUnits:
-    """Dead units: every ``every`` steps and at the end, the fraction of each activation layer's units that output
-    0 for every sample of a held-out batch (the first ``samples`` validation samples), in ``history.series["dead_units"]``.
+    """Dead units: the fraction of each activation layer's units that output 0 for a whole held-out batch.
+
+    Measured every ``every`` steps and at the end, on the first ``samples`` validation
+    samples, and kept in ``history.series["dead_units"]``.
 
     A ReLU unit whose input is negative for every sample passes no gradient and stops
     learning (tutorial, "ReLU"); a large dead fraction points at too high a learning rate,
