@@ -31,6 +31,7 @@ from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInpu
 from .files import load_arrays, save_arrays
 from .model import BatchLoss, apply_constraints
 from .registry import create
+from .threads import blas_threads, check_threads, thread_count
 
 CHECKPOINT_VERSION = 1
 
@@ -113,14 +114,15 @@ class Trainer:
     ``checkpoint`` is a file path written atomically after every epoch.
     ``ratio_every`` is how often (in steps; 0: never) the update/weight ratios are
     recorded; ``train_eval_size`` how many training samples the per-epoch training
-    accuracy is measured on (negative: all).
+    accuracy is measured on (negative: all). ``threads`` is the number of BLAS threads
+    of :meth:`fit` and :meth:`evaluate`, or ``"auto"`` (see :mod:`corenn.threads`).
     """
 
     def __init__(self, model: Any, loss: Any = "softmax_cross_entropy", optimizer: Any = "adam",
                  regularizer: Any = None, batch_size: int = 64, epochs: int = 20, seed: int = 0,
                  callbacks: Iterable[Any] = (), *, schedule: Any = None, schedule_unit: str = "epoch",
                  regularized_layers: Sequence[int] | None = None, checkpoint: str | Path | None = None,
-                 ratio_every: int = 10, train_eval_size: int = 2000):
+                 ratio_every: int = 10, train_eval_size: int = 2000, threads: int | str = "auto"):
         for field, value, least in (("batch_size", batch_size, 1), ("epochs", epochs, 0), ("seed", seed, 0),
                                     ("ratio_every", ratio_every, 0)):
             if field == "seed" and value is None:
@@ -142,6 +144,7 @@ class Trainer:
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.ratio_every = ratio_every
         self.train_eval_size = train_eval_size
+        self.threads = check_threads(threads)
         self.history = History()
         self.stop_training = False
         self.run_folder: Path | None = None
@@ -162,6 +165,11 @@ class Trainer:
     # -- the loop -------------------------------------------------------------
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
         """Train for ``epochs`` epochs (continuing from a loaded checkpoint's position)."""
+        batch = len(X) if self.full_batch and hasattr(X, "__len__") else self.batch_size
+        with blas_threads(thread_count(self.threads, self.model, batch)):
+            return self._fit(X, y, validation)
+
+    def _fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None) -> History:
         X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)
         # checked once here, so that each step can skip the checks (see BatchLoss)
         classes = getattr(self.model, "out_features", None)
@@ -352,6 +360,10 @@ class Trainer:
 
     def evaluate(self, X: Any, y: Any, batch_size: int = 1024) -> dict:
         """Data loss and accuracy in inference mode: ``{"loss": ..., "accuracy": ..., "n": N}``."""
+        with blas_threads(thread_count(self.threads, self.model, batch_size)):
+            return self._evaluate(X, y, batch_size)
+
+    def _evaluate(self, X: Any, y: Any, batch_size: int) -> dict:
         X = as_float_array(X, "Trainer.evaluate X", ndim=2, dtype=self.model.dtype)
         y = as_labels(y, "Trainer.evaluate y", n=X.shape[0])
         total, correct = 0.0, 0
