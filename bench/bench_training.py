@@ -24,8 +24,8 @@ taking turns (corenn, hand, floor, corenn, hand, floor, ...) so that a burst
 of load from elsewhere on the machine hits them alike. Ratios compare timings of
 the same run only. The small model gets more samples per timing (its steps take ~0.1 ms).
 
-``--memory``: the peak of numpy's allocations (tracemalloc) from creating the data to
-the end of one epoch of ``fit`` (momentum), against the sum of what training must hold:
+``--memory``: the peak of numpy's allocations (tracemalloc) during one epoch of ``fit``
+(momentum; the data and the model made before it count), against the sum of what training must hold:
 the data, the parameters, their gradients, the optimizer state and one batch's
 activations (every layer's output, kept for backward), and the same for the hand loop.
 ``--bookkeeping``: one epoch of ``fit`` at the defaults (train accuracy on 2000 samples,
@@ -69,6 +69,7 @@ def time_corenn(sizes, batch, X, y, optimizer, **defaults):
     model = corenn.mlp(sizes, activation="relu", weight_init="he", seed=0)
     settings = dict(ratio_every=0, train_eval_size=0) | defaults
     trainer = corenn.Trainer(model, optimizer=optimizer, batch_size=batch, epochs=1, seed=0, **settings)
+    _fit_starts()
     start = time.perf_counter()
     trainer.fit(X, y)
     return len(X) / (time.perf_counter() - start)
@@ -80,6 +81,7 @@ def time_corenn_defaults(sizes, batch, X, y, optimizer):
 
 def time_hand(sizes, batch, X, y, optimizer):
     loop = handwritten.MLP(sizes, batch, optimizer.split(":")[0], seed=0)
+    _fit_starts()
     start = time.perf_counter()
     loop.epoch(X, y, np.random.default_rng(0))
     return len(X) / (time.perf_counter() - start)
@@ -138,8 +140,15 @@ def median_of(timers, repeats, *args):
     return {name: statistics.median(r) for name, r in rates.items()}
 
 
+def _fit_starts():
+    """Where training starts: the peak of memory counts from here (what was built before stays counted)."""
+    if tracemalloc.is_tracing():
+        tracemalloc.reset_peak()
+
+
 def peak_bytes(run, sizes, batch, n):
-    """Peak traced bytes of numpy's allocations from creating the data to the end of ``run``."""
+    """Peak traced bytes of numpy's allocations during the training in ``run`` (the data and
+    the model made before it included)."""
     tracemalloc.start()
     try:
         X, y = data(sizes, n)

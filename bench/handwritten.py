@@ -19,8 +19,8 @@ class MLP:
     for one model, without a framework.
 
     - every parameter, gradient and optimizer state array is a view into one flat
-      buffer of its kind (params, grads, m, v, scratch), so the optimizer's operations
-      run over flat memory;
+      buffer of its kind (params, grads, velocity or Adam's m and v), so the
+      optimizer's operations run over flat memory;
     - the update goes through those buffers in chunks of ``CHUNK`` elements (all of a
       chunk's arrays together stay in the core's cache between the operations);
     - every intermediate (layer outputs, their gradients, ReLU masks, softmax rows) is
@@ -37,7 +37,8 @@ class MLP:
         f32 = np.float32
         shapes = [(a, b) for a, b in zip(sizes[:-1], sizes[1:])] + [(b,) for b in sizes[1:]]
         total = sum(int(np.prod(s)) for s in shapes)
-        self.flat = {k: np.zeros(total, f32) for k in ("p", "g", "m", "v", "t")}
+        state = ("v",) if optimizer == "momentum" else ("m", "v")  # velocity; or Adam's two moments
+        self.flat = {k: np.zeros(total, f32) for k in ("p", "g", *state)}
 
         def views(flat):
             out, at = [], 0
@@ -63,7 +64,8 @@ class MLP:
         self.yb = np.empty(batch, np.int64)
         self.optimizer = optimizer
         self.lr = lr or (0.01 if optimizer == "momentum" else 0.001)
-        self.chunks = [tuple(flat[a:a + self.CHUNK] for flat in self.flat.values())
+        scratch = np.empty(min(self.CHUNK, total), f32)  # one chunk's work space, shared by all chunks
+        self.chunks = [(*(flat[a:a + self.CHUNK] for flat in self.flat.values()), scratch[:min(self.CHUNK, total - a)])
                        for a in range(0, total, self.CHUNK)]
         self.t = 0
 
@@ -106,7 +108,7 @@ class MLP:
         self.t += 1
         lr = self.lr
         if self.optimizer == "momentum":
-            for p, g, v, _, t in self.chunks:
+            for p, g, v, t in self.chunks:
                 v *= 0.9
                 np.multiply(g, lr, out=t)
                 v -= t

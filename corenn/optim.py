@@ -271,7 +271,11 @@ class Optimizer:
             found.append((x.shape, x.dtype))
         if layout is None:
             self._layout = found
-            self._slots = {k: [np.zeros(s, d) for s, d in found] for k in self.slot_names}
+            if self._packs(found):  # zeros laid out flat from the start, not copied there in _bind
+                self._packed = Packed(found, None, self.slot_names, self.scratch_count)
+                self._slots = self._packed.slot_views
+            else:
+                self._slots = {k: [np.zeros(s, d) for s, d in found] for k in self.slot_names}
             self._bound = None
         elif found != layout:
             raise InvalidInput(f"{where}: the optimizer's state is for parameters {_describe(layout)}, but step() "
@@ -291,18 +295,23 @@ class Optimizer:
             cls._packed_cache = cached
         return cached
 
+    def _packs(self, layout) -> bool:
+        """Whether the state of parameters of this layout goes into a :class:`Packed` state."""
+        return self._has_packed_update() and len({d for _, d in layout}) == 1
+
     def _bind(self) -> None:
         """Per parameter: its slot arrays and (allocated once) scratch arrays; with a packed
         update, views into one flat buffer per slot (the slots' values kept), and scratch
         arrays of one block's size (see :class:`Packed`)."""
         assert self._layout is not None and self._slots is not None
         layout = self._layout
-        self._packed = None
-        if self._has_packed_update() and len({d for _, d in layout}) == 1:
-            self._packed = Packed(layout, self._slots, self.slot_names, self.scratch_count)
+        if self._packs(layout):
+            if self._packed is None or self._packed.slot_views is not self._slots:
+                self._packed = Packed(layout, self._slots, self.slot_names, self.scratch_count)
             self._slots = self._packed.slot_views
             scratch = [() for _ in layout]  # the packed update's scratch is its blocks'
         else:
+            self._packed = None
             scratch = [tuple(np.empty(s, d) for _ in range(self.scratch_count)) for s, d in layout]
         slots = [tuple(self._slots[k][i] for k in self.slot_names) for i in range(len(layout))]
         self._bound = list(zip(slots, scratch))
@@ -374,8 +383,9 @@ class Packed:
     #: the most bytes of one buffer that a block covers (a block's arrays stay in a core's cache)
     BLOCK_BYTES = 1 << 18
 
-    def __init__(self, layout, slots: Mapping[str, Sequence[np.ndarray]], slot_names: Sequence[str],
+    def __init__(self, layout, slots: Mapping[str, Sequence[np.ndarray]] | None, slot_names: Sequence[str],
                  scratch_count: int):
+        """``slots``: each slot's arrays, one per parameter, copied in; None: zeros."""
         dtype = layout[0][1]
         sizes = [int(np.prod(shape, dtype=np.int64)) for shape, _ in layout]
         total = sum(sizes)
@@ -387,9 +397,9 @@ class Packed:
         self.slots: dict[str, np.ndarray] = {}
         self.slot_views: dict[str, list[np.ndarray]] = {}
         for k in slot_names:
-            flat = self.slots[k] = np.empty(total, dtype)
+            flat = self.slots[k] = np.empty(total, dtype) if slots is not None else np.zeros(total, dtype)
             parts = self.slot_views[k] = views(flat)
-            for part, values in zip(parts, slots[k]):
+            for part, values in zip(parts, slots[k] if slots is not None else ()):
                 np.copyto(part, values)
         self._layout, self._sizes, self._offsets = layout, sizes, offsets
         plan = _plan_blocks(layout, sizes, max(1, self.BLOCK_BYTES // dtype.itemsize))
