@@ -17,7 +17,10 @@ a fair share. So training holds the pool at the count this setting gives:
   step's matrix products (the batch size times the sizes of the model's 2-d
   parameters: a dense layer's ``x @ W`` costs ``batch * fan_in * fan_out``),
   at least 1 and at most the threads the pool has (``OPENBLAS_NUM_THREADS``
-  and any outer limit, such as the search's one thread per trial, still hold).
+  and any outer limit, such as the search's one thread per trial, still hold)
+  and the cores that other processes leave free when it is decided (on Linux:
+  the runnable tasks of ``/proc/loadavg``, sampled for ~50 ms, only where the
+  work alone would ask for more than one thread).
 
 See docs/performance.md for the measurements behind :data:`WORK_PER_THREAD`.
 """
@@ -25,6 +28,8 @@ See docs/performance.md for the measurements behind :data:`WORK_PER_THREAD`.
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,7 +80,33 @@ def thread_count(setting: Any, model: Any, batch: int) -> int:
         setting = check_threads(os.environ[ENV], ENV, "value")
     if setting != "auto":
         return setting
-    return auto_count(step_work(model, batch), pool_size())
+    count = auto_count(step_work(model, batch), pool_size())
+    if count > 1:
+        count = min(count, free_cores())
+    return count
+
+
+def free_cores() -> int:
+    """The cores this process may use that other processes are not running on now (at least 1)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    others = others_running()
+    return cores if others is None else max(1, cores - round(others))
+
+
+def others_running(samples: int = 10, interval: float = 0.005) -> float | None:
+    """The median number of runnable tasks other than this one over ``samples`` readings of
+    ``/proc/loadavg`` (its fourth field, running/total); None where there is no such file."""
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        counts.append(running - 1)  # this thread runs while it reads
+        if i < samples - 1:
+            time.sleep(interval)
+    return statistics.median(counts)
 
 
 def pool_size() -> int:
@@ -100,5 +131,5 @@ def _blas():
     return _controller.select(user_api="blas")
 
 
-__all__ = ["ENV", "WORK_PER_THREAD", "check_threads", "step_work", "auto_count", "thread_count", "pool_size",
-           "blas_threads"]
+__all__ = ["ENV", "WORK_PER_THREAD", "check_threads", "step_work", "auto_count", "thread_count", "free_cores",
+           "others_running", "pool_size", "blas_threads"]

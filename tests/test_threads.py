@@ -78,3 +78,22 @@ def test_threads_comes_from_a_config_as_auto_or_a_count():
     assert RunConfig.from_mapping({"threads": 1}).threads == 1
     with pytest.raises(InvalidConfig, match="threads"):
         RunConfig.from_mapping({"threads": "zero"})
+
+
+def test_auto_leaves_the_cores_that_other_processes_run_on(monkeypatch):
+    big = corenn.mlp([3072, 1024, 1024, 10], seed=0)  # over a billion multiply-adds per step at batch 256
+    monkeypatch.setattr(threads, "pool_size", lambda: 4)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(threads, "others_running", lambda: 0)
+    assert threads.thread_count("auto", big, 256) == 4
+    monkeypatch.setattr(threads, "others_running", lambda: 3)
+    assert threads.thread_count("auto", big, 256) == 1
+    monkeypatch.setattr(threads, "others_running", lambda: 9)  # a crowded machine: still one thread
+    assert threads.thread_count("auto", big, 256) == 1
+    monkeypatch.setattr(threads, "others_running", lambda: None)  # no /proc/loadavg: the work decides
+    assert threads.thread_count("auto", big, 256) == 4
+
+
+def test_other_running_tasks_are_read_from_the_load_average():
+    others = threads.others_running(samples=2, interval=0.001)
+    assert others is None or others >= 0
