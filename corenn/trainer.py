@@ -145,6 +145,7 @@ class Trainer:
         self.ratio_every = ratio_every
         self.train_eval_size = train_eval_size
         self.threads = check_threads(threads)
+        self._fit_threads: int | None = None  # the count in force while fit runs
         self.history = History()
         self.stop_training = False
         self.run_folder: Path | None = None
@@ -166,8 +167,12 @@ class Trainer:
     def fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None = None) -> History:
         """Train for ``epochs`` epochs (continuing from a loaded checkpoint's position)."""
         batch = len(X) if self.full_batch and hasattr(X, "__len__") else self.batch_size
-        with blas_threads(thread_count(self.threads, self.model, batch)):
-            return self._fit(X, y, validation)
+        self._fit_threads = thread_count(self.threads, self.model, batch)
+        try:
+            with blas_threads(self._fit_threads):
+                return self._fit(X, y, validation)
+        finally:
+            self._fit_threads = None
 
     def _fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None) -> History:
         X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)
@@ -361,7 +366,8 @@ class Trainer:
 
     def evaluate(self, X: Any, y: Any, batch_size: int = 1024) -> dict:
         """Data loss and accuracy in inference mode: ``{"loss": ..., "accuracy": ..., "n": N}``."""
-        with blas_threads(thread_count(self.threads, self.model, batch_size)):
+        count = self._fit_threads or thread_count(self.threads, self.model, batch_size)  # within fit: fit's
+        with blas_threads(count):
             return self._evaluate(X, y, batch_size)
 
     def _evaluate(self, X: Any, y: Any, batch_size: int) -> dict:
