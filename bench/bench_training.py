@@ -183,17 +183,22 @@ def memory_table(models):
 def bookkeeping_table(models, repeats):
     print("\n| model | optimizer | steps alone samples/s | at the defaults samples/s | bookkeeping share |")
     print("|---|---|---:|---:|---:|")
+    for name, _, opt_name, rates in measured(models, {"bare": time_corenn, "defaults": time_corenn_defaults},
+                                            repeats):
+        share = 1 - rates["defaults"] / rates["bare"]
+        print(f"| {name} | {opt_name} | {rates['bare']:,.0f} | {rates['defaults']:,.0f} | {share:.1%} |",
+              flush=True)
+
+
+def measured(models, timers, repeats):
+    """``(model name, sizes, optimizer name, median rates)`` per model and optimizer, at the model's threads."""
     for name in models:
         sizes, batch, n = MODELS[name]
         X, y = data(sizes, n)
         THREADS[0] = auto_threads(sizes, batch)
         for opt_name, spec in OPTIMIZERS.items():
             with blas_threads(THREADS[0]):
-                rates = median_of({"bare": time_corenn, "defaults": time_corenn_defaults}, repeats,
-                                  sizes, batch, X, y, spec)
-            share = 1 - rates["defaults"] / rates["bare"]
-            print(f"| {name} | {opt_name} | {rates['bare']:,.0f} | {rates['defaults']:,.0f} | {share:.1%} |",
-                  flush=True)
+                yield name, sizes, opt_name, median_of(timers, repeats, sizes, batch, X, y, spec)
 
 
 def main(argv=None) -> None:
@@ -211,19 +216,13 @@ def main(argv=None) -> None:
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     timers = {"corenn": time_corenn, "hand": time_hand, "floor": time_floor, "torch": time_torch}
-    for model_name in models:
-        sizes, batch, n = MODELS[model_name]
-        X, y = data(sizes, n)
-        THREADS[0] = auto_threads(sizes, batch)
-        for opt_name, spec in OPTIMIZERS.items():
-            with blas_threads(THREADS[0]):
-                rates = median_of({c: timers[c] for c in columns}, args.repeats, sizes, batch, X, y, spec)
-            cells = [f"{rates[c]:,.0f}" for c in columns]
-            ratios = [f"{rates['corenn'] / rates['hand']:.2f}", f"{rates['corenn'] / rates['floor']:.2f}"]
-            if args.torch:
-                ratios.append(f"{rates['corenn'] / rates['torch']:.2f}")
-            print(f"| {model_name} {'-'.join(map(str, sizes))} b{batch} | {opt_name} | {THREADS[0]} | "
-                  + " | ".join(cells + ratios) + " |", flush=True)
+    for model_name, sizes, opt_name, rates in measured(models, {c: timers[c] for c in columns}, args.repeats):
+        cells = [f"{rates[c]:,.0f}" for c in columns]
+        ratios = [f"{rates['corenn'] / rates['hand']:.2f}", f"{rates['corenn'] / rates['floor']:.2f}"]
+        if args.torch:
+            ratios.append(f"{rates['corenn'] / rates['torch']:.2f}")
+        print(f"| {model_name} {'-'.join(map(str, sizes))} b{MODELS[model_name][1]} | {opt_name} | {THREADS[0]} | "
+              + " | ".join(cells + ratios) + " |", flush=True)
     if args.memory:
         memory_table(models)
     if args.bookkeeping:

@@ -67,9 +67,9 @@ class SoftmaxCrossEntropy:
         if self._y is None:
             raise corenn.InvalidInput(f"{self.name}: call forward(scores, y) before backward()")
         grad = self._grad
-        np.copyto(grad, self._probs)
-        grad[self._rows, self._y] -= 1
-        grad /= len(self._y)
+        share = 1.0 / len(self._y)
+        np.multiply(self._probs, share, out=grad)  # (softmax - onehot) / N in two passes, not three
+        grad[self._rows, self._y] -= share
         return grad
 
 
