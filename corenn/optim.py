@@ -373,8 +373,8 @@ class Packed:
         for block in packed.blocks(params, grads):
             v, s = block.slots["v"], block.scratch[0]
             v *= mu
-            for dx, part in zip(block.grads, block.scratch_views[0]):
-                np.multiply(dx, lr, out=part)
+            block.gather(block.grads, s)        # the gradient pieces end to end: s = dx
+            s *= lr
             v -= s
             for x, part in zip(block.params, block.slot_views["v"]):
                 x += part
@@ -473,6 +473,11 @@ class Block:
     grads: Sequence[np.ndarray] = ()
     everything: bool = False  # whole parameters, all of them: params and grads are the lists given
     given: tuple | None = None  # (on the first block) the params and grads the pieces come from
+
+    def gather(self, pieces: Sequence[np.ndarray], out: np.ndarray) -> np.ndarray:
+        """``pieces`` (this block's ``params`` or ``grads``) laid end to end into the 1-d ``out``
+        (one of :attr:`scratch`): one numpy call where an operation per piece would take one each."""
+        return np.concatenate([piece.reshape(-1) for piece in pieces], out=out)
 
 
 def _plan_blocks(layout, sizes: list[int], budget: int) -> list[list[tuple[int, tuple[int, int] | None]]]:
