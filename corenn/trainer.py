@@ -348,7 +348,7 @@ class Trainer:
             np.copyto(p, good)
 
     def _end_of_epoch(self, X, y, eval_idx, validation, started: float) -> dict:
-        train_acc = self._accuracy(X[eval_idx], y[eval_idx]) if len(eval_idx) else None
+        train_acc = self._accuracy(X, y, eval_idx) if len(eval_idx) else None
         logs = {"epoch": self.epoch, "train_acc": train_acc}
         if validation:
             result = self.evaluate(*validation)
@@ -361,8 +361,14 @@ class Trainer:
         self.history.epochs.append(logs)
         return logs
 
-    def _accuracy(self, X, y) -> float:
-        return float(np.mean(self.model.predict(X) == y))
+    def _accuracy(self, X, y, idx) -> float:
+        """Accuracy on the samples ``idx`` of X, in chunks of at most ~4 MiB of X (not one copy of them all)."""
+        rows = max(64, min(1024, (4 << 20) // max(1, X.shape[1] * X.itemsize)))
+        correct = 0
+        for start in range(0, len(idx), rows):
+            part = idx[start:start + rows]
+            correct += int(np.count_nonzero(self.model.predict(X[part], batch_size=rows) == y[part]))
+        return correct / len(idx)
 
     def evaluate(self, X: Any, y: Any, batch_size: int = 1024) -> dict:
         """Data loss and accuracy in inference mode: ``{"loss": ..., "accuracy": ..., "n": N}``."""
