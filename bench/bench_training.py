@@ -1,6 +1,6 @@
-"""Training throughput of corenn against two references measured in the same run.
+"""Training throughput of corenn against three references measured in the same run.
 
-    python3 dev.py python bench/bench_training.py [--repeats 3] [--torch]
+    python3 dev.py python bench/bench_training.py [--repeats 5] [--torch] [--memory] [--bookkeeping]
 
 For each float32 MLP (small 64-100-10 batch 32, medium 784-256-256-10 batch 128,
 large 3072-1024-1024-10 batch 256) and each optimizer (SGD+momentum, Adam) it
@@ -8,25 +8,39 @@ times, in samples per second:
 
 - corenn: ``corenn.Trainer.fit`` for one epoch (no validation, no per-epoch
   train-accuracy pass, no update-ratio logging: the training steps alone);
-- hand: a minimal hand-written numpy loop for the same model (bench/handwritten.py:
-  preallocated buffers, ``out=`` arguments, in-place updates);
+- hand: a careful hand-written numpy loop for the same model (bench/handwritten.py:
+  one flat buffer per kind of array, the update in cache-sized chunks, every
+  intermediate preallocated, a boolean-mask ReLU backward);
 - floor: the GEMM floor, only the matrix products one step needs;
 - torch: the same model in PyTorch, when ``--torch`` is given and torch imports.
 
-and prints a Markdown table with corenn/hand and corenn/floor ratios.
+and prints a Markdown table with corenn/hand, corenn/floor (and corenn/torch) ratios.
 
-Each cell is the best of ``--repeats`` timings after one warm-up, the columns
+Every column of a model runs with the BLAS thread count that corenn's ``threads="auto"``
+picks for it (corenn.threads; PyTorch gets the same through ``torch.set_num_threads``),
+so the ratios compare the work around the matrix products, not thread policies.
+Each cell is the median of ``--repeats`` timings after one warm-up, the columns
 taking turns (corenn, hand, floor, corenn, hand, floor, ...) so that a burst
-of load from elsewhere on the machine hits them alike; the best timing is the
-one least disturbed by other processes. Ratios compare timings of the same run
-only. The small model gets more samples per timing (its steps take ~0.1 ms).
+of load from elsewhere on the machine hits them alike. Ratios compare timings of
+the same run only. The small model gets more samples per timing (its steps take ~0.1 ms).
+
+``--memory``: the peak of numpy's allocations (tracemalloc) during one epoch of ``fit``
+(momentum; the data and the model made before it count), against the sum of what training must hold:
+the data, the parameters, their gradients, the optimizer state and one batch's
+activations (every layer's output, kept for backward); also ``fit`` at the defaults
+(train accuracy and update ratios on), and the hand loop.
+``--bookkeeping``: one epoch of ``fit`` at the defaults (train accuracy on 2000 samples,
+update ratios every 10 steps) against the training steps alone, as the fraction of the
+epoch the per-epoch bookkeeping takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import handwritten  # noqa: E402
 
 import corenn  # noqa: E402
+from corenn.threads import blas_threads, thread_count  # noqa: E402
 
 MODELS = {
     "small": ([64, 100, 10], 32, 32768),
@@ -51,17 +66,23 @@ def data(sizes, n, seed=0):
     return X, y
 
 
-def time_corenn(sizes, batch, X, y, optimizer):
+def time_corenn(sizes, batch, X, y, optimizer, **defaults):
     model = corenn.mlp(sizes, activation="relu", weight_init="he", seed=0)
-    trainer = corenn.Trainer(model, optimizer=optimizer, batch_size=batch, epochs=1, seed=0,
-                             ratio_every=0, train_eval_size=0)
+    settings = dict(ratio_every=0, train_eval_size=0) | defaults
+    trainer = corenn.Trainer(model, optimizer=optimizer, batch_size=batch, epochs=1, seed=0, **settings)
+    _fit_starts()
     start = time.perf_counter()
     trainer.fit(X, y)
     return len(X) / (time.perf_counter() - start)
 
 
+def time_corenn_defaults(sizes, batch, X, y, optimizer):
+    return time_corenn(sizes, batch, X, y, optimizer, ratio_every=10, train_eval_size=2000)
+
+
 def time_hand(sizes, batch, X, y, optimizer):
     loop = handwritten.MLP(sizes, batch, optimizer.split(":")[0], seed=0)
+    _fit_starts()
     start = time.perf_counter()
     loop.epoch(X, y, np.random.default_rng(0))
     return len(X) / (time.perf_counter() - start)
@@ -79,6 +100,7 @@ def time_floor(sizes, batch, X, y, optimizer):
 def time_torch(sizes, batch, X, y, optimizer):
     import torch
 
+    torch.set_num_threads(THREADS[0])
     torch.manual_seed(0)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -101,15 +123,86 @@ def time_torch(sizes, batch, X, y, optimizer):
     return len(X) / (time.perf_counter() - start)
 
 
-def best_of(timers, repeats, *args):
-    """The best rate of each timer over ``repeats`` interleaved runs, after one warm-up run each."""
+THREADS = [1]  # the BLAS thread count of the model being timed
+
+
+def auto_threads(sizes, batch):
+    return thread_count("auto", corenn.mlp(sizes, seed=0), batch)
+
+
+def median_of(timers, repeats, *args):
+    """The median rate of each timer over ``repeats`` interleaved runs, after one warm-up run each."""
     for fn in timers.values():
         fn(*args)
     rates = {name: [] for name in timers}
     for _ in range(repeats):
         for name, fn in timers.items():
             rates[name].append(fn(*args))
-    return {name: max(r) for name, r in rates.items()}
+    return {name: statistics.median(r) for name, r in rates.items()}
+
+
+def _fit_starts():
+    """Where training starts: the peak of memory counts from here (what was built before stays counted)."""
+    if tracemalloc.is_tracing():
+        tracemalloc.reset_peak()
+
+
+def peak_bytes(run, sizes, batch, n):
+    """Peak traced bytes of numpy's allocations during the training in ``run`` (the data and
+    the model made before it included)."""
+    tracemalloc.start()
+    try:
+        X, y = data(sizes, n)
+        run(sizes, batch, X, y, OPTIMIZERS["momentum"])
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def needed_bytes(sizes, batch, n, slots=1):
+    """Data + parameters + gradients + ``slots`` optimizer state arrays per parameter + one batch's
+    activations (the input batch, each dense output and each ReLU output)."""
+    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    activations = batch * (sizes[0] + sum(sizes[1:]) + sum(sizes[1:-1]))
+    return 4 * n * sizes[0] + 8 * n + 4 * params * (2 + slots) + 4 * activations
+
+
+def memory_table(models):
+    print("\n| model | needed MB | corenn peak MB | corenn/needed | at the defaults MB | defaults/needed "
+          "| hand peak MB | hand/needed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in models:
+        sizes, batch, n = MODELS[name]
+        THREADS[0] = auto_threads(sizes, batch)
+        with blas_threads(THREADS[0]):
+            corenn_peak = peak_bytes(time_corenn, sizes, batch, n)
+            defaults_peak = peak_bytes(time_corenn_defaults, sizes, batch, n)
+            hand_peak = peak_bytes(time_hand, sizes, batch, n)
+        need = needed_bytes(sizes, batch, n)
+        print(f"| {name} | {need / 1e6:.1f} | {corenn_peak / 1e6:.1f} | {corenn_peak / need:.2f} | "
+              f"{defaults_peak / 1e6:.1f} | {defaults_peak / need:.2f} | "
+              f"{hand_peak / 1e6:.1f} | {hand_peak / need:.2f} |", flush=True)
+
+
+def bookkeeping_table(models, repeats):
+    print("\n| model | optimizer | steps alone samples/s | at the defaults samples/s | bookkeeping share |")
+    print("|---|---|---:|---:|---:|")
+    for name, _, opt_name, rates in measured(models, {"bare": time_corenn, "defaults": time_corenn_defaults},
+                                            repeats):
+        share = 1 - rates["defaults"] / rates["bare"]
+        print(f"| {name} | {opt_name} | {rates['bare']:,.0f} | {rates['defaults']:,.0f} | {share:.1%} |",
+              flush=True)
+
+
+def measured(models, timers, repeats):
+    """``(model name, sizes, optimizer name, median rates)`` per model and optimizer, at the model's threads."""
+    for name in models:
+        sizes, batch, n = MODELS[name]
+        X, y = data(sizes, n)
+        THREADS[0] = auto_threads(sizes, batch)
+        for opt_name, spec in OPTIMIZERS.items():
+            with blas_threads(THREADS[0]):
+                yield name, sizes, opt_name, median_of(timers, repeats, sizes, batch, X, y, spec)
 
 
 def main(argv=None) -> None:
@@ -117,24 +210,27 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torch", action="store_true", help="also time PyTorch (if installed)")
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--memory", action="store_true", help="also measure peak memory")
+    parser.add_argument("--bookkeeping", action="store_true", help="also measure the per-epoch bookkeeping")
     args = parser.parse_args(argv)
+    models = args.models.split(",")
     columns = ["corenn", "hand", "floor"] + (["torch"] if args.torch else [])
-    header = "| model | optimizer | " + " | ".join(f"{c} samples/s" for c in columns) + \
+    header = "| model | optimizer | threads | " + " | ".join(f"{c} samples/s" for c in columns) + \
              " | corenn/hand | corenn/floor |" + (" corenn/torch |" if args.torch else "")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     timers = {"corenn": time_corenn, "hand": time_hand, "floor": time_floor, "torch": time_torch}
-    for model_name in args.models.split(","):
-        sizes, batch, n = MODELS[model_name]
-        X, y = data(sizes, n)
-        for opt_name, spec in OPTIMIZERS.items():
-            rates = best_of({c: timers[c] for c in columns}, args.repeats, sizes, batch, X, y, spec)
-            cells = [f"{rates[c]:,.0f}" for c in columns]
-            ratios = [f"{rates['corenn'] / rates['hand']:.2f}", f"{rates['corenn'] / rates['floor']:.2f}"]
-            if args.torch:
-                ratios.append(f"{rates['corenn'] / rates['torch']:.2f}")
-            print(f"| {model_name} {'-'.join(map(str, sizes))} b{batch} | {opt_name} | " + " | ".join(cells + ratios) + " |",
-                  flush=True)
+    for model_name, sizes, opt_name, rates in measured(models, {c: timers[c] for c in columns}, args.repeats):
+        cells = [f"{rates[c]:,.0f}" for c in columns]
+        ratios = [f"{rates['corenn'] / rates['hand']:.2f}", f"{rates['corenn'] / rates['floor']:.2f}"]
+        if args.torch:
+            ratios.append(f"{rates['corenn'] / rates['torch']:.2f}")
+        print(f"| {model_name} {'-'.join(map(str, sizes))} b{MODELS[model_name][1]} | {opt_name} | {THREADS[0]} | "
+              + " | ".join(cells + ratios) + " |", flush=True)
+    if args.memory:
+        memory_table(models)
+    if args.bookkeeping:
+        bookkeeping_table(models, args.repeats)
 
 
 if __name__ == "__main__":

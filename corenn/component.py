@@ -26,9 +26,29 @@ def component(cls: type | None = None, /, **attrs_options: Any):
     options = dict(slots=False, eq=False, repr=True) | attrs_options
 
     def wrap(klass: type) -> type:
-        return attrs.define(klass, **options)
+        return _quick_setattr(attrs.define(klass, **options))
 
     return wrap if cls is None else wrap(cls)
+
+
+def _quick_setattr(klass: type) -> type:
+    """attrs' ``__setattr__`` (which validates fields) finds out that a name is not a field by
+    catching a KeyError: ~1 us for every cache a layer keeps per call (its input, a mask).
+    This one checks the field names first and sets any other attribute directly."""
+    validating = klass.__dict__.get("__setattr__")
+    if validating is None:
+        return klass
+    fields = frozenset(a.name for a in attrs.fields(klass))
+    set_directly = object.__setattr__
+
+    def __setattr__(self, name, value):
+        if name in fields:
+            validating(self, name, value)
+        else:
+            set_directly(self, name, value)
+
+    klass.__setattr__ = __setattr__
+    return klass
 
 
 def is_schedule(value: Any) -> bool:

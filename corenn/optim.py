@@ -27,11 +27,11 @@ steps and saves and loads the state.
 
 An optimizer whose update is the same formula for every coordinate may also
 write ``update_packed(params, grads, packed, hp)``, one step over all the
-parameters at once: ``packed`` (a :class:`Packed`) holds each slot and scratch
-array of every parameter laid end to end in one flat buffer, so that the
-operations on the state take one numpy call for the whole model instead of one
-per parameter (what dominates small models' steps), and big models go block by
-block through cache. It must give exactly the numbers ``update`` gives; a
+parameters at once: ``packed`` (a :class:`Packed`) holds each slot array of
+every parameter laid end to end in one flat buffer, so that the operations on
+the state take one numpy call for the whole model instead of one per parameter
+(what dominates small models' steps), and big models go block by block through
+cache. It must give exactly the numbers ``update`` gives; a
 subclass that overrides ``update`` alone gets the per-parameter path.
 
 State layout (what :meth:`Optimizer.state_dict` returns; plain data)::
@@ -56,6 +56,7 @@ Schedules subclass :class:`Schedule` and write ``at(t)``; the base checks t.
 from __future__ import annotations
 
 import numbers
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -275,7 +276,11 @@ class Optimizer:
             found.append((x.shape, x.dtype))
         if layout is None:
             self._layout = found
-            self._slots = {k: [np.zeros(s, d) for s, d in found] for k in self.slot_names}
+            if self._packs(found):  # zeros laid out flat from the start, not copied there in _bind
+                self._packed = Packed(found, None, self.slot_names, self.scratch_count)
+                self._slots = self._packed.slot_views
+            else:
+                self._slots = {k: [np.zeros(s, d) for s, d in found] for k in self.slot_names}
             self._bound = None
         elif found != layout:
             raise InvalidInput(f"{where}: the optimizer's state is for parameters {_describe(layout)}, but step() "
@@ -295,17 +300,23 @@ class Optimizer:
             cls._packed_cache = cached
         return cached
 
+    def _packs(self, layout) -> bool:
+        """Whether the state of parameters of this layout goes into a :class:`Packed` state."""
+        return self._has_packed_update() and len({d for _, d in layout}) == 1
+
     def _bind(self) -> None:
         """Per parameter: its slot arrays and (allocated once) scratch arrays; with a packed
-        update, views into one flat buffer per slot and per scratch array (the slots' values kept)."""
+        update, views into one flat buffer per slot (the slots' values kept), and scratch
+        arrays of one block's size (see :class:`Packed`)."""
         assert self._layout is not None and self._slots is not None
         layout = self._layout
-        self._packed = None
-        if self._has_packed_update() and len({d for _, d in layout}) == 1:
-            self._packed = Packed(layout, self._slots, self.slot_names, self.scratch_count)
+        if self._packs(layout):
+            if self._packed is None or self._packed.slot_views is not self._slots:
+                self._packed = Packed(layout, self._slots, self.slot_names, self.scratch_count)
             self._slots = self._packed.slot_views
-            scratch = list(zip(*self._packed.scratch_views)) or [() for _ in layout]
+            scratch = [() for _ in layout]  # the packed update's scratch is its blocks'
         else:
+            self._packed = None
             scratch = [tuple(np.empty(s, d) for _ in range(self.scratch_count)) for s, d in layout]
         slots = [tuple(self._slots[k][i] for k in self.slot_names) for i in range(len(layout))]
         self._bound = list(zip(slots, scratch))
@@ -348,35 +359,38 @@ class Optimizer:
 
 
 class Packed:
-    """The state and scratch arrays of every parameter, each kind in one flat buffer.
+    """The state of every parameter, each slot in one flat buffer, updated block by block.
 
-    ``slots[name]`` and ``scratch[j]`` are 1-d arrays holding parameter 0's
-    values, then parameter 1's, and so on; ``slot_views[name][i]`` and
-    ``scratch_views[j][i]`` are the views of parameter i's part, in its shape.
+    ``slots[name]`` is a 1-d array holding parameter 0's values, then parameter
+    1's, and so on; ``slot_views[name][i]`` is the view of parameter i's part, in
+    its shape.
 
     An update goes block by block: :meth:`blocks` cuts the buffers into
     consecutive :class:`Block` s of at most :attr:`BLOCK_BYTES` each (whole
     parameters, or runs of rows of a big one), so that a block's operations run
     in cache instead of streaming every buffer through memory once per
     operation. A small model is one block: one numpy call per operation on the
-    state for the whole model. Operations that involve the parameters or their
-    gradients (separate arrays) go through the block's pieces::
+    state for the whole model. A block's ``scratch`` arrays are work space of
+    the block's size, shared by all blocks (scratch costs one block's memory, not
+    the model's). Operations that involve the parameters or their gradients
+    (separate arrays) go through the block's pieces::
 
         for block in packed.blocks(params, grads):
             v, s = block.slots["v"], block.scratch[0]
             v *= mu
-            for dx, part in zip(block.grads, block.scratch_views[0]):
-                np.multiply(dx, lr, out=part)
+            block.gather(block.grads, s)        # the gradient pieces end to end: s = dx
+            s *= lr
             v -= s
             for x, part in zip(block.params, block.slot_views["v"]):
                 x += part
     """
 
-    #: the most bytes of one buffer that a block covers (it keeps a block's arrays in cache)
-    BLOCK_BYTES = 1 << 20
+    #: the most bytes of one buffer that a block covers (a block's arrays stay in a core's cache)
+    BLOCK_BYTES = 1 << 18
 
-    def __init__(self, layout, slots: Mapping[str, Sequence[np.ndarray]], slot_names: Sequence[str],
+    def __init__(self, layout, slots: Mapping[str, Sequence[np.ndarray]] | None, slot_names: Sequence[str],
                  scratch_count: int):
+        """``slots``: each slot's arrays, one per parameter, copied in; None: zeros."""
         dtype = layout[0][1]
         sizes = [int(np.prod(shape, dtype=np.int64)) for shape, _ in layout]
         total = sum(sizes)
@@ -388,50 +402,72 @@ class Packed:
         self.slots: dict[str, np.ndarray] = {}
         self.slot_views: dict[str, list[np.ndarray]] = {}
         for k in slot_names:
-            flat = self.slots[k] = np.empty(total, dtype)
+            flat = self.slots[k] = np.empty(total, dtype) if slots is not None else np.zeros(total, dtype)
             parts = self.slot_views[k] = views(flat)
-            for part, values in zip(parts, slots[k]):
+            for part, values in zip(parts, slots[k] if slots is not None else ()):
                 np.copyto(part, values)
-        self.scratch = tuple(np.empty(total, dtype) for _ in range(scratch_count))
-        self.scratch_views = tuple(views(flat) for flat in self.scratch)
-        self._blocks = [self._block(segments, offsets, sizes, layout)
-                        for segments in _plan_blocks(layout, sizes, max(1, self.BLOCK_BYTES // dtype.itemsize))]
+        self._layout, self._sizes, self._offsets = layout, sizes, offsets
+        plan = _plan_blocks(layout, sizes, max(1, self.BLOCK_BYTES // dtype.itemsize))
+        extents = [self._extent(segments) for segments in plan]
+        room = max(b - a for a, b in extents)
+        scratch = tuple(np.empty(room, dtype) for _ in range(scratch_count))
+        self._blocks = [self._block(segments, a, b, scratch) for segments, (a, b) in zip(plan, extents)]
+        self._blocks[0].everything = plan == [[(i, None) for i in range(len(layout))]]
 
     def blocks(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> list[Block]:
         """The blocks of this step, each with its pieces of ``params`` and ``grads``."""
         blocks = self._blocks
-        if len(blocks) == 1:  # whole parameters, all of them
-            blocks[0].params, blocks[0].grads = params, grads
+        first = blocks[0]
+        if first.everything:
+            first.params, first.grads = params, grads
             return blocks
+        given = first.given  # the arrays the pieces were cut from last time (a trainer passes the same ones)
+        if given is not None and len(given) == len(params) + len(grads) \
+                and all(map(operator.is_, given, (*params, *grads))):
+            return blocks
+        first.given = (*params, *grads)
         for block in blocks:
             block.params = [params[i] if rows is None else params[i][rows[0]:rows[1]] for i, rows in block.segments]
             block.grads = [grads[i] if rows is None else grads[i][rows[0]:rows[1]] for i, rows in block.segments]
         return blocks
 
-    def _block(self, segments, offsets, sizes, layout) -> Block:
+    def _extent(self, segments) -> tuple[int, int]:
+        """The flat range ``[a, b)`` of a block's segments."""
         def flat_range(i, rows):
             if rows is None:
-                return offsets[i], offsets[i + 1]
-            row = sizes[i] // layout[i][0][0]
-            return offsets[i] + rows[0] * row, offsets[i] + rows[1] * row
+                return self._offsets[i], self._offsets[i + 1]
+            row = self._sizes[i] // self._layout[i][0][0]
+            return self._offsets[i] + rows[0] * row, self._offsets[i] + rows[1] * row
 
+        return flat_range(*segments[0])[0], flat_range(*segments[-1])[1]
+
+    def _block(self, segments, a: int, b: int, scratch: tuple[np.ndarray, ...]) -> Block:
         def piece(view, rows):
             return view if rows is None else view[rows[0]:rows[1]]
 
-        a, b = flat_range(*segments[0])[0], flat_range(*segments[-1])[1]
+        def scratch_views(flat):  # this block's pieces, end to end from the scratch's start
+            out, at = [], 0
+            for i, rows in segments:
+                shape = self._layout[i][0] if rows is None else (rows[1] - rows[0], *self._layout[i][0][1:])
+                n = int(np.prod(shape, dtype=np.int64))
+                out.append(flat[at:at + n].reshape(shape))
+                at += n
+            return out
+
         return Block(
             segments=segments,
             slots={k: flat[a:b] for k, flat in self.slots.items()},
-            scratch=tuple(flat[a:b] for flat in self.scratch),
+            scratch=tuple(flat[:b - a] for flat in scratch),
             slot_views={k: [piece(views[i], rows) for i, rows in segments] for k, views in self.slot_views.items()},
-            scratch_views=tuple([piece(views[i], rows) for i, rows in segments] for views in self.scratch_views))
+            scratch_views=tuple(scratch_views(flat) for flat in scratch))
 
 
 @attrs.define(eq=False)
 class Block:
-    """A consecutive part of a :class:`Packed` state: ``slots`` and ``scratch`` are 1-d slices of
-    the flat buffers; ``params``, ``grads``, ``slot_views[name]`` and ``scratch_views[j]`` are
-    the matching pieces (whole parameters, or runs of rows of one), in the same order."""
+    """A consecutive part of a :class:`Packed` state: ``slots`` are 1-d slices of the flat
+    buffers, ``scratch`` 1-d work arrays of the same length; ``params``, ``grads``,
+    ``slot_views[name]`` and ``scratch_views[j]`` are the matching pieces (whole parameters,
+    or runs of rows of one), in the same order."""
 
     segments: list
     slots: dict
@@ -440,6 +476,13 @@ class Block:
     scratch_views: tuple
     params: Sequence[np.ndarray] = ()
     grads: Sequence[np.ndarray] = ()
+    everything: bool = False  # whole parameters, all of them: params and grads are the lists given
+    given: tuple | None = None  # (on the first block) the params and grads the pieces come from
+
+    def gather(self, pieces: Sequence[np.ndarray], out: np.ndarray) -> np.ndarray:
+        """``pieces`` (this block's ``params`` or ``grads``) laid end to end into the 1-d ``out``
+        (one of :attr:`scratch`): one numpy call where an operation per piece would take one each."""
+        return np.concatenate([piece.reshape(-1) for piece in pieces], out=out)
 
 
 def _plan_blocks(layout, sizes: list[int], budget: int) -> list[list[tuple[int, tuple[int, int] | None]]]:

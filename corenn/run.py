@@ -26,9 +26,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import CorennError, InvalidFile
+from .errors import CorennError, InvalidFile, InvalidHyperparameter
 from .files import atomic_write_text, load_arrays, save_arrays
 from .registry import create
+from .threads import blas_threads, check_threads, thread_count
 
 CONFIG_FILE, CHECKPOINT_FILE, MODEL_FILE = "config.toml", "checkpoint.npz", "model.npz"
 PREPROCESS_FILE, HISTORY_FILE, SUMMARY_FILE = "preprocess.npz", "history.json", "summary.json"
@@ -85,6 +86,9 @@ class RunConfig:
     callbacks: list = _doc("callback specs", [], "specs")
     default_callbacks: bool = _doc("also run the callbacks that plugins switch on by default "
                                    "(such as the training doctor and the figures)", True, "flag")
+    threads: int | str = _doc("BLAS threads for training and evaluation: a count, or auto (CORENN_THREADS "
+                              "if set, else one thread unless the model's matrix products are large; "
+                              "see docs/performance.md)", "auto")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "config") -> RunConfig:
@@ -147,6 +151,10 @@ class RunConfig:
             raise bad("dtype", "must be float32 or float64")
         if self.schedule_unit not in ("epoch", "step"):
             raise bad("schedule_unit", "must be epoch or step")
+        try:
+            self.threads = check_threads(self.threads)
+        except InvalidHyperparameter:
+            raise bad("threads", "must be auto or an integer >= 1") from None
         if isinstance(self.preprocess, (str, Mapping)):
             self.preprocess = [self.preprocess]
         if self.preprocess in (["none"], [None]):  # "none" (or an empty list): no preprocessing
@@ -329,7 +337,7 @@ def build_trainer(cfg: RunConfig, model: Any, *, checkpoint: Path | None = None,
     return Trainer(model, loss=cfg.loss, optimizer=cfg.optimizer, regularizer=cfg.regularizer,
                    batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed, shuffle=cfg.shuffle,
                    callbacks=[*chosen, *callbacks], schedule=cfg.schedule,
-                   schedule_unit=cfg.schedule_unit, checkpoint=checkpoint)
+                   schedule_unit=cfg.schedule_unit, checkpoint=checkpoint, threads=cfg.threads)
 
 
 @attrs.define
@@ -577,7 +585,7 @@ def predict(folder: str | os.PathLike, X: Any, *, proba: bool = False) -> np.nda
     values = np.empty((X.shape[0], model.out_features) if proba else X.shape[0],
                       dtype=model.dtype if proba else np.int64)
     broken = 0
-    with np.errstate(over="ignore", invalid="ignore"):  # non-finite scores are counted and warned about below
+    with np.errstate(over="ignore", invalid="ignore"), blas_threads(thread_count(cfg.threads, model, 1024)):
         X = apply_preprocessors(fitted, X)
         for start in range(0, X.shape[0], 1024):
             scores = model.forward(X[start:start + 1024], training=False)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import corenn
+from corenn import optim
 from corenn.files import load_arrays, save_arrays
 from corenn.optim import flatten_state, unflatten_state
 from corenn_sgd import SGD
@@ -88,3 +89,16 @@ def test_flatten_state_round_trips_nested_arrays_and_scalars_exactly():
         unflatten_state({k: v for k, v in arrays.items() if k != "slots/m/1"}, doc)
     with pytest.raises(ValueError, match="not plain data"):
         flatten_state({"x": object()})
+
+
+
+def test_packed_scratch_takes_one_block_not_the_whole_model(monkeypatch):
+    monkeypatch.setattr(optim.Packed, "BLOCK_BYTES", 400)  # 100 float32 elements per block
+    layout = [((100, 10), np.dtype(np.float32)), ((10,), np.dtype(np.float32))]
+    packed = optim.Packed(layout, {"v": [np.zeros((100, 10), np.float32), np.zeros(10, np.float32)]}, ("v",), 2)
+    blocks = packed.blocks([np.zeros((100, 10), np.float32), np.zeros(10, np.float32)],
+                           [np.zeros((100, 10), np.float32), np.zeros(10, np.float32)])
+    assert sum(b.slots["v"].size for b in blocks) == 1010
+    for j in range(2):
+        assert all(b.scratch[j].size == b.slots["v"].size for b in blocks)
+        assert max(b.scratch[j].base.size for b in blocks) <= 110  # one block's worth

@@ -44,13 +44,12 @@ class Adam(Optimizer):
         lr, eps = self._corrected(hp)
         for block in packed.blocks(params, grads):
             m, v, s = block.slots["m"], block.slots["v"], block.scratch[0]
-            parts = block.scratch_views[0]
-            for dx, part in zip(block.grads, parts):
-                np.multiply(dx, 1.0 - hp.beta1, out=part)
+            block.gather(block.grads, s)
+            s *= 1.0 - hp.beta1
             m *= hp.beta1
             m += s
-            for dx, part in zip(block.grads, parts):
-                np.multiply(dx, dx, out=part)
+            block.gather(block.grads, s)
+            np.multiply(s, s, out=s)
             s *= 1.0 - hp.beta2
             v *= hp.beta2
             v += s
@@ -58,7 +57,7 @@ class Adam(Optimizer):
             s += eps
             np.divide(m, s, out=s)
             s *= lr
-            for x, part in zip(block.params, parts):
+            for x, part in zip(block.params, block.scratch_views[0]):
                 x -= part
 
     def _corrected(self, hp):

@@ -35,8 +35,8 @@ class Momentum(Optimizer):
         for block in packed.blocks(params, grads):
             v, s = block.slots["v"], block.scratch[0]
             v *= hp.mu
-            for dx, part in zip(block.grads, block.scratch_views[0]):
-                np.multiply(dx, hp.lr, out=part)
+            block.gather(block.grads, s)
+            s *= hp.lr
             v -= s
             for x, part in zip(block.params, block.slot_views["v"]):
                 x += part

@@ -39,23 +39,37 @@ class SoftmaxCrossEntropy:
             probs = self._probs = np.empty_like(scores)
             self._grad = np.empty_like(scores)
             self._rows = np.arange(scores.shape[0])
-        np.subtract(scores, np.maximum.reduce(scores, axis=1, keepdims=True), out=probs)  # shifted: max 0 per row
+            self._columns = np.empty(scores.shape[::-1], scores.dtype)  # scores.T, for few classes
+            self._per_row = np.empty((scores.shape[0], 1), scores.dtype)
+        np.subtract(scores, self._row_reduce(np.maximum, scores), out=probs)  # shifted: max 0 per row
         correct = probs[self._rows, y]
         np.exp(probs, out=probs)
-        sums = np.add.reduce(probs, axis=1)
-        probs /= sums[:, None]
+        sums = self._row_reduce(np.add, probs)
+        probs /= sums
+        sums = sums[:, 0]
         self._y = y
         losses = np.log(sums, dtype=np.float64)
         losses -= correct
         return float(np.add.reduce(losses)) / len(losses)
 
+    def _row_reduce(self, ufunc, a):
+        """``ufunc.reduce(a, axis=1, keepdims=True)`` into a buffer. Over a few columns numpy
+        reduces rows slowly, one short row at a time (the max of 256 rows of 10: ~25 us); down
+        a contiguous transposed copy it runs one vector operation per column (~3 us)."""
+        out = self._per_row
+        if a.shape[1] > 32:
+            return ufunc.reduce(a, axis=1, keepdims=True, out=out)
+        np.copyto(self._columns, a.T)
+        ufunc.reduce(self._columns, axis=0, out=out[:, 0])
+        return out
+
     def backward(self):
         if self._y is None:
             raise corenn.InvalidInput(f"{self.name}: call forward(scores, y) before backward()")
         grad = self._grad
-        np.copyto(grad, self._probs)
-        grad[self._rows, self._y] -= 1
-        grad /= len(self._y)
+        share = 1.0 / len(self._y)
+        np.multiply(self._probs, share, out=grad)  # (softmax - onehot) / N in two passes, not three
+        grad[self._rows, self._y] -= share
         return grad
 
 

@@ -1,0 +1,135 @@
+"""How many BLAS threads training and evaluation use: the ``threads`` setting.
+
+    with blas_threads(thread_count("auto", model, batch=64)):
+        ...   # numpy's matrix products run on that many threads; the old count comes back after
+
+numpy's BLAS (OpenBLAS) starts one thread per core and splits every large
+enough matrix product between them. That pays on an idle machine for products
+of some tens of millions of multiply-adds; for the small products of a small
+model the threads only wait on each other, and on a busy machine (other
+processes on the cores) a product waits for its slowest thread, which the
+operating system has put aside: a run slows down 5-20x instead of the 1.5x of
+a fair share. So training holds the pool at the count this setting gives:
+
+- an integer >= 1: that many threads;
+- ``"auto"`` (the default): ``CORENN_THREADS`` when that environment variable
+  is set, else one thread per :data:`WORK_PER_THREAD` multiply-adds of the
+  step's matrix products (the batch size times the sizes of the model's 2-d
+  parameters: a dense layer's ``x @ W`` costs ``batch * fan_in * fan_out``),
+  at least 1 and at most the threads the pool has (``OPENBLAS_NUM_THREADS``
+  and any outer limit, such as the search's one thread per trial, still hold)
+  and the cores that other processes leave free when it is decided (on Linux:
+  the runnable tasks of ``/proc/loadavg``, sampled for ~50 ms, only where the
+  work alone would ask for more than one thread).
+
+See docs/performance.md for the measurements behind :data:`WORK_PER_THREAD`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .errors import InvalidHyperparameter
+
+#: the environment variable that sets what ``threads="auto"`` means (an integer >= 1, or auto)
+ENV = "CORENN_THREADS"
+#: multiply-adds per training step that one more BLAS thread needs before it pays: below
+#: 2 * WORK_PER_THREAD a step runs on one thread (digits' default MLP: ~1.1 M; MNIST-1D's
+#: 512-512 MLP at batch 100: ~29 M; a 3072-1024-1024-10 MLP at batch 256: ~1.07 G)
+WORK_PER_THREAD = 64_000_000
+
+_controller = None
+
+
+def check_threads(value: Any, owner: str = "Trainer", field: str = "threads") -> str | int:
+    """``"auto"`` or an integer >= 1 (a string of digits counts); anything else is an
+    :class:`~corenn.InvalidHyperparameter` naming ``owner`` and ``field``."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "auto":
+            return "auto"
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+    elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise InvalidHyperparameter(owner, field, value, "must be 'auto' or an integer >= 1 (BLAS threads)")
+
+
+def step_work(model: Any, batch: int) -> int:
+    """Multiply-adds of the forward matrix products of one batch: ``batch`` times the
+    size of every 2-d parameter (backward does about twice as many, in products of the
+    same sizes)."""
+    params = model.parameters() if hasattr(model, "parameters") else []
+    return int(batch) * sum(int(p.size) for p in params if getattr(p, "ndim", 0) == 2)
+
+
+def auto_count(work: int, available: int) -> int:
+    """The rule of ``"auto"``: one thread per :data:`WORK_PER_THREAD` multiply-adds, 1 to ``available``."""
+    return max(1, min(int(available), int(work) // WORK_PER_THREAD))
+
+
+def thread_count(setting: Any, model: Any, batch: int) -> int:
+    """The BLAS thread count for running ``model`` on batches of ``batch`` rows under ``setting``."""
+    setting = check_threads(setting)
+    if setting == "auto" and os.environ.get(ENV, "").strip():
+        setting = check_threads(os.environ[ENV], ENV, "value")
+    if setting != "auto":
+        return setting
+    count = auto_count(step_work(model, batch), pool_size())
+    if count > 1:
+        count = min(count, free_cores())
+    return count
+
+
+def free_cores() -> int:
+    """The cores this process may use that other processes are not running on now (at least 1)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    others = others_running()
+    return cores if others is None else max(1, cores - round(others))
+
+
+def others_running(samples: int = 10, interval: float = 0.005) -> float | None:
+    """The median number of runnable tasks other than this one over ``samples`` readings of
+    ``/proc/loadavg`` (its fourth field, running/total); None where there is no such file."""
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        counts.append(running - 1)  # this thread runs while it reads
+        if i < samples - 1:
+            time.sleep(interval)
+    return statistics.median(counts)
+
+
+def pool_size() -> int:
+    """The most threads numpy's BLAS uses now (its own setting, or an outer limit)."""
+    counts = [lib.num_threads for lib in _blas().lib_controllers]
+    return max(counts) if counts else 1
+
+
+@contextmanager
+def blas_threads(count: int) -> Iterator[None]:
+    """Hold numpy's BLAS at ``count`` threads inside the block; the previous count comes back after."""
+    with _blas().limit(limits=count):
+        yield
+
+
+def _blas():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.select(user_api="blas")
+
+
+__all__ = ["ENV", "WORK_PER_THREAD", "check_threads", "step_work", "auto_count", "thread_count", "free_cores",
+           "others_running", "pool_size", "blas_threads"]
