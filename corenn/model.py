@@ -331,9 +331,13 @@ class Sequential:
     def save(self, path: str | os.PathLike) -> Path:
         """Write parameters, buffers and config to one ``.npz`` file, atomically (no pickle).
 
-        A path without the ``.npz`` suffix gets it. Returns the path written.
+        A path without the ``.npz`` suffix gets it. Returns the path written. A path that
+        is a folder is an error (as ``torch.save`` refuses one), not a file beside it.
         """
         path = Path(path)
+        if path.is_dir():
+            raise InvalidInput(f"Sequential.save: {str(path)!r} is a folder; give a file name, e.g. "
+                               f"{str(path / 'model.npz')!r}")
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         self._check_savable()

@@ -376,3 +376,12 @@ def test_info_reflows_a_docstrings_paragraphs_and_keeps_indented_blocks():
 
     doc = "First line of a\nparagraph that goes on.\n\n    y = f(x)   (kept as written)\n- a list item\nlast"
     assert reflow(doc) == "First line of a paragraph that goes on.\n\n    y = f(x)   (kept as written)\n- a list item\nlast"
+
+
+def test_a_warning_is_one_line_that_starts_with_warning():
+    env = {**__import__("os").environ, "CORENN_DISABLE_PLUGINS": "nosuch_plugin"}
+    proc = subprocess.run([sys.executable, "-c", "from corenn.cli import main; main()", "list", "loss"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("warning: CORENN_DISABLE_PLUGINS names 'nosuch_plugin'")
+    assert proc.stderr.count("\n") == 1 and ".py:" not in proc.stderr

@@ -381,3 +381,19 @@ def test_summary_lists_layers_shapes_and_parameter_counts():
     assert "dense(in_features=5, out_features=8)" in text and "(N, 8)" in text and "(N, 3)" in text
     assert any(line.split()[-1] == "48" for line in lines)  # 5*8 + 8
     assert "total: 91 parameters" in text  # 48 + 16 + 27
+
+
+def test_saving_to_a_folder_is_refused_not_written_beside_it(tmp_path):
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(corenn.InvalidInput, match="is a folder; give a file name"):
+        corenn.mlp([2, 3]).save(tmp_path / "runs")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_an_activation_read_before_its_forward_says_to_call_forward_first():
+    relu = corenn.create("activation", "relu")
+    with pytest.raises(corenn.errors.CalledOutOfOrder, match=r"relu: .* call forward\(\) before backward\(\)"):
+        relu.backward(np.ones((2, 3), np.float32))
+    assert not hasattr(relu, "_mask") and getattr(relu, "_mask", "unset") == "unset"
+    with pytest.raises(AttributeError):
+        relu.no_such_attribute

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+import warnings
 
 import typer
 
@@ -104,12 +105,19 @@ def _take_debug(args: list[str]) -> tuple[list[str], bool]:
     return args, debug
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
     args, debug = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
-        app = build_app()
-        app(args=args, prog_name="corenn")  # standalone: usage errors exit 2 by themselves
+        with warnings.catch_warnings():
+            if not debug:  # a warning is a line for the user: "warning: ...", no file:line of ours
+                warnings.showwarning = _show_warning
+            app = build_app()
+            app(args=args, prog_name="corenn")  # standalone: usage errors exit 2 by themselves
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -90,3 +90,19 @@ def check_default_dtype_keeps_float64(subject: Subject) -> None:
 def check_capabilities(subject: Subject) -> None:
     """Every optional capability the activation declares (corenn.protocols) holds."""
     check_declared_capabilities(subject.make, _input(np.float32), None)
+
+
+@register_check("activation")
+def check_backward_before_forward_is_a_clear_error(subject: Subject) -> None:
+    """backward() before any forward() raises corenn.InvalidInput (e.g. CalledOutOfOrder), not a raw error."""
+    from ..errors import InvalidInput
+
+    act = subject.make()
+    try:
+        act.backward(np.ones((4, WIDTH), np.float32))
+    except InvalidInput:
+        return
+    except Exception as exc:  # noqa: BLE001 - the point is which error
+        raise AssertionError(f"backward before forward raised {type(exc).__name__}: {exc}; raise "
+                             "corenn.InvalidInput (corenn.Module does so for an unset private cache)") from exc
+    raise AssertionError("backward before forward raised nothing; raise corenn.InvalidInput")
