@@ -90,8 +90,8 @@ def new_plugin(kind: str = typer.Argument(..., help=f"Component kind, one of: {'
     values = names(kind, name)
     print(f"created {target}/ with pyproject.toml, {values['module']}.py and tests/test_{name}.py")
     print("next: install it next to corenn and check it, e.g.")
-    print(f"  uv pip install -e {target}    (or: pip install -e {target}; in the corenn repo, "
-          f"put it under plugins/ and run python3 dev.py)")
+    print(f"  pip install -e {target}    (in corenn's dev environment, which has no pip: "
+          f"python3 dev.py uv pip install -e {target})")
     print(f"  corenn list {values['kind']}")
     print(f"  pytest {target / 'tests'}")
     taken = registry().entries.get((values["kind"], name))
