@@ -62,7 +62,7 @@ class Sweep:
     steepest: float | None  # the rate where the smoothed loss falls fastest (per log lr)
     stopped: str  # why it ended: "end" (reached end), "exploded" or "diverged"
     curves: dict[str, tuple[float, np.ndarray]] = attrs.Factory(dict)  # name -> (lr, losses)
-    regularizer: Any = None  # the regularizer spec (a list of them for several) held during the sweep and the curves
+    regularizer: Any = None  # the regularizer spec (a list for several) held during the sweep and the curves
     warning: str | None = None  # what makes the suggestion doubtful, in words
 
     def to_dict(self) -> dict:
@@ -157,7 +157,7 @@ def lr_sweep(cfg: Any, *, start: float = 1e-6, end: float = 1.0, steps: int = 10
         raise corenn.InvalidInput(f"lr-range: need 0 < --start < --end, got {start!r} and {end!r}")
     if not isinstance(steps, int) or steps < 10:
         raise corenn.InvalidInput(f"lr-range: --steps must be an integer >= 10, got {steps!r}")
-    check_installed(cfg, "this range test")  # one error naming every missing distribution, before anything is built
+    check_installed(cfg, "this range test")  # one error naming every missing distribution, before building
     if "lr" not in {a.name for a in corenn.hyperparameters(corenn.get("optimizer", corenn.parse_spec(cfg.optimizer)[0]))}:
         raise corenn.InvalidInput(f"lr-range: optimizer {cfg.optimizer!r} has no learning rate to sweep")
     data, _ = load_data(cfg)
