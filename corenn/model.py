@@ -30,14 +30,18 @@ from . import files
 from .arrays import as_float_array, as_labels, resolve_dtype
 from .component import NOTHING, component_name, hyperparameter_values, hyperparameters, spec_of
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
-from .protocols import (ChecksInput, DropsUnits, InvertsWidth, MapsWidth, Regularized, SetsOutputWidth,
-                        SkipsInputGradient, Stochastic, TakesInputWidth, TrustedLoss, declared_input_width)
+from .protocols import (ChecksInput, DropsUnits, HasBuffers, InvertsWidth, MapsWidth, Regularized,
+                        SetsOutputWidth, SkipsInputGradient, Stochastic, TakesInputWidth, TrustedLoss,
+                        declared_input_width)
 from .registry import available, create, field_types, get, kind_of
 from .spec import InvalidSpec, format_spec, parse_spec
 
 FORMAT = "corenn.sequential"
 FORMAT_VERSION = 1
 _ELEMENT_KINDS = ("layer", "activation")
+#: the hyperparameters a model summary shows: those the capabilities name
+_WIDTH_FIELDS = ((TakesInputWidth, "input_width_field"), (SetsOutputWidth, "output_width_field"),
+                 (DropsUnits, "keep_prob_field"))
 
 
 def _element_kind(el: Any, index: int) -> str:
@@ -100,7 +104,8 @@ class Sequential:
     def _common_dtype(self) -> np.dtype:
         seen: dict[np.dtype, str] = {}
         for i, el in enumerate(self.layers):
-            arrays = {**(getattr(el, "params", None) or {}), **(getattr(el, "buffers", None) or {})}
+            buffers = el.buffers if isinstance(el, HasBuffers) else {}
+            arrays = {**(getattr(el, "params", None) or {}), **buffers}
             for key, arr in arrays.items():
                 seen.setdefault(np.asarray(arr).dtype, f"element {i} ({component_name(el)}) {key!r}")
         if len(seen) > 1:
@@ -234,7 +239,7 @@ class Sequential:
         """Non-learned state saved with the model (batchnorm's running statistics), by the same naming."""
         out = {}
         for i, el in enumerate(self.layers):
-            for key, arr in (getattr(el, "buffers", None) or {}).items():
+            for key, arr in (el.buffers if isinstance(el, HasBuffers) else {}).items():
                 out[f"{i}.{component_name(el)}.{key}"] = arr
         return out
 
@@ -350,8 +355,7 @@ class Sequential:
         for i, el in enumerate(self.layers):
             count = sum(int(np.size(p)) for p in (getattr(el, "params", None) or {}).values())
             total += count
-            shown = {getattr(el, attr) for attr in ("input_width_field", "output_width_field", "keep_prob_field")
-                     if isinstance(getattr(el, attr, None), str)}
+            shown = {getattr(el, attr) for protocol, attr in _WIDTH_FIELDS if isinstance(el, protocol)}
             hp = ", ".join(f"{k}={v!r}" for k, v in hyperparameter_values(el).items() if k in shown)
             width = self._widths[i]
             rows.append((str(i), f"{component_name(el)}({hp})" if hp else component_name(el),

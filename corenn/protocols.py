@@ -5,8 +5,9 @@ They are ``typing.Protocol`` classes, checkable at run time with
 ``(N, features)``; weight matrices are ``(fan_in, fan_out)``. float32 and
 float64 both work and outputs keep the input's dtype.
 
-Optional capabilities (``TakesInputWidth``, ``Stochastic``, ``Regularized``, ...)
-are small protocols of their own, below the kinds; docs/plugin-guide.md lists them.
+Optional capabilities (``TakesInputWidth``, ``Stochastic``, ``Regularized``, ...,
+and for callbacks ``StatefulCallback`` and ``Reports``) are small protocols of their
+own, below the kinds; docs/plugin-guide.md lists them.
 """
 
 from __future__ import annotations
@@ -253,8 +254,27 @@ class NeedsClosure(Protocol):
     needs_closure: ClassVar[bool]
 
 
+@runtime_checkable
+class HasBuffers(Protocol):
+    """A layer with state that is saved with the model but not learned, in ``buffers``
+    (batchnorm: ``running_mean``, ``running_var``): arrays in the params' dtype, changed
+    only by a training forward. ``Sequential.buffers()`` and model files include them."""
+
+    buffers: dict[str, np.ndarray]
+
+
+@runtime_checkable
+class CurrentValues(Protocol):
+    """An optimizer that says what a hyperparameter is at its current step:
+    ``current(field)`` (a schedule evaluated at the step counter, in the schedule's
+    unit). :class:`corenn.optim.Optimizer` provides it; the trainer logs ``current("lr")``,
+    and for an optimizer without it evaluates ``lr`` at its own step count."""
+
+    def current(self, field: str) -> Any: ...
+
+
 CAPABILITIES = (TakesInputWidth, SetsOutputWidth, MapsWidth, InvertsWidth, DropsUnits, Stochastic, Regularized,
-                ChecksInput, SkipsInputGradient, TrustedLoss, NeedsClosure)
+                ChecksInput, SkipsInputGradient, TrustedLoss, NeedsClosure, HasBuffers, CurrentValues)
 
 
 def declared_input_width(element: Any) -> int | None:
@@ -272,11 +292,19 @@ class StatefulCallback(Protocol):
 
     ``state_dict()`` returns nested dicts/lists of arrays and JSON scalars (as an
     optimizer's does); the trainer stores it in every checkpoint under the
-    callback's ``name`` and, on resume, hands it back to ``load_state_dict`` right
-    after ``on_train_begin`` (which may therefore reset the state freely).
+    callback's ``name`` (its class's name where it has none; ``name#2`` for a second
+    one) and, on resume, hands it back to ``load_state_dict`` right after
+    ``on_train_begin`` (which may therefore reset the state freely).
     """
-
-    name: str
 
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Reports(Protocol):
+    """A training callback with something to say when the run ends: ``report()`` returns
+    a text (or None for nothing); ``corenn train`` prints it after the result line and
+    puts it in ``--json``'s ``reports``."""
+
+    def report(self) -> str | None: ...

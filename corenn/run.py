@@ -83,7 +83,7 @@ class RunConfig:
     batch_size: int = _doc("minibatch size", 64, "int")
     shuffle: bool = _doc("shuffle the training set every epoch (off: batches in dataset order)", True, "flag")
     seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0, "int")
-    callbacks: list = _doc("callback specs", [], "specs")
+    callbacks: list = _doc("callback specs, e.g. doctor:gap=0.1", [], "specs", flag="--callback")
     default_callbacks: bool = _doc("also run the callbacks that plugins switch on by default "
                                    "(such as the training doctor and the figures)", True, "flag")
     threads: int | str = _doc("BLAS threads for training and evaluation: a count, or auto (CORENN_THREADS "

@@ -30,7 +30,7 @@ from .component import hyperparameters, spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import load_arrays, save_arrays
 from .model import BatchLoss, apply_constraints, as_regularizers, evaluate
-from .protocols import NeedsClosure, Stochastic
+from .protocols import CurrentValues, NeedsClosure, StatefulCallback, Stochastic
 from .registry import create
 from .threads import blas_threads, check_threads, thread_count
 
@@ -121,7 +121,8 @@ def _as_callback(spec: Any) -> Any:
 
 
 class Trainer:
-    """Trains a model by minibatch gradient descent (or full batch, for closure optimizers).
+    """Trains a model (a :class:`corenn.Sequential`) by minibatch gradient descent (or full batch, for
+    closure optimizers).
 
     ``loss``, ``optimizer``, ``regularizer``, ``schedule`` and ``callbacks`` are
     specs (names, ``"name:k=v"`` strings, mappings) or instances; ``regularizer``
@@ -210,9 +211,8 @@ class Trainer:
     def _fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None) -> History:
         X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)
         # checked once here, so that each step can skip the checks (see BatchLoss)
-        classes = getattr(self.model, "out_features", None)
-        if hasattr(self.model, "check_width"):
-            self.model.check_width(X, "Trainer.fit X")
+        classes = self.model.out_features
+        self.model.check_width(X, "Trainer.fit X")
         y = as_labels(y, "Trainer.fit y", n=X.shape[0], num_classes=classes)
         if validation is not None:
             Xv = as_float_array(validation[0], "Trainer.fit validation X", ndim=2, dtype=self.model.dtype)
@@ -315,7 +315,7 @@ class Trainer:
 
     def _count_seconds(self) -> None:
         """history.seconds: the earlier segments' time plus this fit's so far."""
-        if getattr(self, "_segment", None) is not None:
+        if self._segment is not None:
             started, before = self._segment
             self.history.seconds = before + time.perf_counter() - started
 
@@ -389,9 +389,9 @@ class Trainer:
     def current_lr(self) -> float:
         """The learning rate the optimizer's next step uses (its ``lr`` read in the schedule's unit)."""
         opt = self.optimizer
-        if hasattr(opt, "current"):
+        if isinstance(opt, CurrentValues):
             return float(opt.current("lr"))
-        return float(value_at(opt.lr, getattr(opt, "steps", self.step), self.steps_per_epoch))
+        return float(value_at(opt.lr, self.step, self.steps_per_epoch))
 
     def _check_finite(self, loss: float) -> None:
         if not math.isfinite(loss):
@@ -489,7 +489,7 @@ class Trainer:
         """The state of every callback that declares one (``state_dict``), keyed by name (name#2, ... for repeats)."""
         states: dict[str, Any] = {}
         for key, cb in self._keyed_callbacks():
-            if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict"):
+            if isinstance(cb, StatefulCallback):
                 states[key] = cb.state_dict()
         return states
 
@@ -504,7 +504,7 @@ class Trainer:
 
     def _restore_callback_states(self) -> None:
         for key, cb in self._keyed_callbacks():
-            if key in self._callback_states and hasattr(cb, "load_state_dict"):
+            if key in self._callback_states and isinstance(cb, StatefulCallback):
                 cb.load_state_dict(self._callback_states[key])
         self._callback_states = {}
 
@@ -533,7 +533,7 @@ class Trainer:
         if not isinstance(doc, dict) or doc.get("format") != "corenn-checkpoint":
             raise InvalidFile(f"{path} is not a corenn checkpoint")
         saved_by = (doc.get("optimizer_spec") or {}).get("name")
-        if saved_by is not None and saved_by != getattr(self.optimizer, "name", saved_by):
+        if saved_by is not None and saved_by != self.optimizer.name:
             raise InvalidFile(f"checkpoint {path} does not match this trainer: it was saved by optimizer "
                               f"{saved_by!r}, this trainer uses {self.optimizer.name!r}; resume with the run's "
                               "own config")

@@ -63,6 +63,28 @@ def test_a_callback_with_no_event_and_a_report_with_arguments_fail_the_kit():
     assert {name for name, _ in info.value.failures} == {"check_events", "check_options"}
 
 
+def test_a_callback_that_saves_state_it_cannot_load_fails_the_kit():
+    @corenn.component
+    class HalfStateful(CountEpochs):
+        """Saves its count but cannot load it."""
+
+        def state_dict(self):
+            return {"start": self.start}
+
+    @corenn.component
+    class Stateful(HalfStateful):
+        """Saves and loads its count."""
+
+        def load_state_dict(self, state):
+            self.start = state.get("start", 0)
+
+    with pytest.raises(ConformanceError, match=r"check_state.*defines state_dict\(\) but not the other half"):
+        check_component(HalfStateful, "callback")
+    check_component(Stateful, "callback")
+    assert isinstance(Stateful(), corenn.protocols.StatefulCallback)
+    assert not isinstance(HalfStateful(), corenn.protocols.StatefulCallback)
+
+
 def installed(*names):
     missing = set(names) - set(corenn.available("callback"))
     return pytest.mark.skipif(bool(missing), reason=f"not installed: {sorted(missing)}")

@@ -247,3 +247,22 @@ def test_corenn_install_from_a_wheelhouse_that_is_not_a_folder_says_how_to_build
     monkeypatch.setattr(installing, "_installed", lambda name: False)
     with pytest.raises(corenn.InvalidFile, match="is not a folder; build it with `python3 dev.py uv build --all"):
         installing.install(["adam"], wheelhouse=tmp_path / "missing")
+
+
+@pytest.mark.parametrize(("command", "what"), [
+    (["check", "--steps", "5"], "this check"), (["lr-range", "--steps", "10", "--no-curves"], "this range test"),
+    (["search", "--trials", "1", "--workers", "0"], "this search")])
+def test_check_lr_range_and_search_name_every_missing_component_in_one_error(command, what, tmp_path, monkeypatch,
+                                                                             capsys):
+    from corenn.cli import main
+
+    table = dict(first_party(), **{"corenn-nosuch-opt": {
+        "plugin": "nosuch_opt", "summary": "", "components": [["optimizer", "nosuch_opt"]], "commands": [],
+        "requires": ["corenn"]}})
+    monkeypatch.setattr(distributions, "first_party", lambda: table)
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--dataset", "spiral", "--init", "nosuch_init", "--optimizer", "nosuch_opt"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {what} needs components that are not installed: initializer 'nosuch_init'")
+    assert "optimizer 'nosuch_opt' (corenn-nosuch-opt)" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing was built or written

@@ -102,3 +102,44 @@ def test_packed_scratch_takes_one_block_not_the_whole_model(monkeypatch):
     for j in range(2):
         assert all(b.scratch[j].size == b.slots["v"].size for b in blocks)
         assert max(b.scratch[j].base.size for b in blocks) <= 110  # one block's worth
+
+
+def test_an_optimizer_whose_current_value_disagrees_with_its_field_fails_the_kit():
+    from corenn.protocols import CurrentValues
+    from corenn.testing import ConformanceError, check_component
+
+    @corenn.component
+    class Lying(SGD):
+        """SGD that reports a learning rate it does not use."""
+
+        name = "lying_sgd"
+
+        def current(self, field):
+            return 2 * super().current(field)
+
+    assert isinstance(SGD(), CurrentValues)
+    with pytest.raises(ConformanceError, match=r"check_current_values.*current\('lr'\)"):
+        check_component(Lying, "optimizer")
+
+
+def test_the_trainer_reads_the_lr_of_an_optimizer_without_current_values_at_its_own_step():
+    from corenn.protocols import CurrentValues
+
+    class Plain:  # the Optimizer protocol alone: no current()
+        name = "plain"
+        lr = staticmethod(lambda t: 0.1 / (1 + t))
+
+        def step(self, params, grads, closure=None):
+            for p, g in zip(params, grads):
+                p -= 0.01 * g
+
+        def state_dict(self):
+            return {}
+
+        def load_state_dict(self, state): ...
+
+    assert not isinstance(Plain(), CurrentValues)
+    model = corenn.Sequential([corenn.create("layer", "dense:in_features=2,out_features=2")])
+    trainer = corenn.Trainer(model, optimizer=Plain(), batch_size=2, epochs=1)
+    trainer.fit(np.eye(2, dtype=np.float32).repeat(2, axis=0), np.array([0, 1, 0, 1]))
+    assert trainer.step == 2 and trainer.current_lr() == pytest.approx(0.1 / 3)

@@ -189,3 +189,13 @@ def test_an_lr_in_the_optimizer_and_a_schedule_is_a_one_line_error_naming_both(t
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "lr=0.1" in err and "schedule step:initial=0.01" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_callback_is_a_repeatable_option_and_callbacks_its_alias(tmp_path):
+    out, alias = tmp_path / "run", tmp_path / "alias"
+    assert run_cli("train", *QUICK, "--callback", "early_stopping:patience=7", "--callback", "doctor:gap=0.3",
+                   "--out", out) == 0
+    assert tomllib.loads((out / "config.toml").read_text())["callbacks"] == ["early_stopping:patience=7",
+                                                                           "doctor:gap=0.3"]
+    assert run_cli("train", *QUICK, "--callbacks", "early_stopping:patience=7", "--out", alias) == 0
+    assert tomllib.loads((alias / "config.toml").read_text())["callbacks"] == ["early_stopping:patience=7"]

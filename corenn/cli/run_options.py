@@ -37,7 +37,8 @@ def _field_option(a: attrs.Attribute) -> inspect.Parameter:
         doc += " (repeat the option for several; none: an empty list)"
     elif kind == "numbers":
         doc += " (comma-separated, or repeat the option; none: no value)"
-    decls = (f"{flag}/--no-{flag[2:]}",) if kind == "flag" else (flag,)
+    own = "--" + a.name.replace("_", "-")  # the field's own name stays an alias (--callbacks for --callback)
+    decls = (f"{flag}/--no-{flag[2:]}",) if kind == "flag" else (flag,) if own == flag else (flag, own)
     option = typer.Option(None, *decls, help=doc, show_default=False)
     return inspect.Parameter(a.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=_ANNOTATIONS[kind])
 

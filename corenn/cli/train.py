@@ -17,6 +17,7 @@ import numpy as np
 import typer
 
 from ..errors import InvalidFile, InvalidInput
+from ..protocols import Reports
 from ..run import CONFIG_FILE, RunConfig, open_run, read_config
 from ..trainer import Callback, TrainingDiverged
 from .run_options import run_config, with_run_options
@@ -171,8 +172,7 @@ class _Reports(Callback):
     def texts(self) -> list[str]:
         out = []
         for callback in self.trainer.callbacks if self.trainer is not None else ():
-            report = getattr(callback, "report", None)
-            text = report() if callable(report) else None
+            text = callback.report() if isinstance(callback, Reports) else None
             if text:
                 out.append(text)
         return out

@@ -12,6 +12,7 @@ import inspect
 from types import SimpleNamespace
 
 from ..component import hyperparameter_values
+from ..protocols import Reports, StatefulCallback
 from ..trainer import EVENTS
 from ._kit import Subject, register_check
 
@@ -51,18 +52,39 @@ def check_events(subject: Subject) -> None:
                                  f"{exc}") from None
 
 
+def _takes(method: object, what: str, *args: object) -> None:
+    assert callable(method), f"{what} must be a method"
+    try:
+        inspect.signature(method).bind(*args)
+    except TypeError as exc:
+        raise AssertionError(f"{what} must take {len(args) or 'no'} argument{'s' if len(args) != 1 else ''}: "
+                             f"{exc}") from None
+
+
 @register_check("callback")
 def check_options(subject: Subject) -> None:
-    """``enabled_by_default``, where set, is a bool; ``report``, where defined, takes no arguments."""
+    """``enabled_by_default``, where set, is a bool; ``report`` (:class:`corenn.protocols.Reports`),
+    where defined, takes no arguments."""
     flag = getattr(subject.cls, "enabled_by_default", False)
     assert isinstance(flag, bool), f"enabled_by_default must be True or False, got {flag!r}"
-    report = getattr(subject.make(), "report", None)
-    if report is not None:
-        assert callable(report), "report must be a method returning the text printed when the run ends"
-        try:
-            inspect.signature(report).bind()
-        except TypeError as exc:
-            raise AssertionError(f"report() must take no arguments: {exc}") from None
+    obj = subject.make()
+    if isinstance(obj, Reports):
+        _takes(obj.report, "report(), the text printed when the run ends,")
+
+
+@register_check("callback")
+def check_state(subject: Subject) -> None:
+    """A callback with state (:class:`corenn.protocols.StatefulCallback`) has both halves:
+    ``state_dict()`` and ``load_state_dict(state)``, so that a checkpoint keeps what it saves."""
+    obj = subject.make()
+    halves = [m for m in ("state_dict", "load_state_dict") if callable(getattr(obj, m, None))]
+    if not halves:
+        return
+    assert isinstance(obj, StatefulCallback), (f"{subject.name} defines {halves[0]}() but not the other half; "
+                                               "a checkpoint keeps its state only with both state_dict() and "
+                                               "load_state_dict(state)")
+    _takes(obj.state_dict, "state_dict()")
+    _takes(obj.load_state_dict, "load_state_dict(state)", {})
 
 
 @register_check("callback")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidInput
-from ..protocols import declared_input_width
+from ..protocols import HasBuffers, declared_input_width
 from ._capabilities import check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
@@ -82,8 +82,11 @@ def check_layer_params_and_grads(subject: Subject) -> None:
         assert isinstance(p, np.ndarray) and isinstance(g, np.ndarray), f"params/grads[{key!r}] must be arrays"
         assert g.shape == p.shape, f"grads[{key!r}] has shape {g.shape}, params[{key!r}] {p.shape}"
         assert np.isfinite(g).all(), f"grads[{key!r}] is not finite"
-    for key, b in (getattr(layer, "buffers", None) or {}).items():
-        assert isinstance(b, np.ndarray), f"buffers[{key!r}] must be an array"
+    if isinstance(layer, HasBuffers):
+        assert isinstance(layer.buffers, dict), f"buffers must be a dict of arrays, got {type(layer.buffers).__name__}"
+        for key, b in layer.buffers.items():
+            assert isinstance(b, np.ndarray), f"buffers[{key!r}] must be an array"
+            assert b.dtype == np.float32, f"buffers[{key!r}] is {b.dtype} in a float32 layer; keep the params' dtype"
 
 
 @register_check("layer")
@@ -103,7 +106,9 @@ def check_layer_buffers_change_only_in_training(subject: Subject) -> None:
     layer = _make(subject)
     x = _input(layer, np.float32)
     layer.forward(x, training=True)  # move the statistics away from their initial values
-    before = {k: np.array(v, copy=True) for k, v in (getattr(layer, "buffers", None) or {}).items()}
+    if not isinstance(layer, HasBuffers):
+        return
+    before = {k: np.array(v, copy=True) for k, v in layer.buffers.items()}
     y = layer.forward(x * 3 + 1, training=False)
     layer.backward(np.ones_like(y))
     for key, value in before.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import tracemalloc
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from ..errors import CorennError, InvalidHyperparameter, InvalidInput
 from ..optim import Packed, flatten_state, unflatten_state
+from ..protocols import CurrentValues
 from ._kit import Subject, register_check
 from .schedule import expect_error
 
@@ -205,7 +207,7 @@ def check_schedules_evaluated_at_step_counter(subject: Subject) -> None:
     if not subject.accepts("lr"):
         return
     seen = []
-    base = subject.make().current("lr")
+    base = subject.make().lr
 
     def schedule(t):
         seen.append(t)
@@ -216,13 +218,29 @@ def check_schedules_evaluated_at_step_counter(subject: Subject) -> None:
     problem.run(opt, 3)
     assert opt.steps == 3, f"steps is {opt.steps} after 3 steps"
     assert sorted(set(seen)) == [0, 1, 2], f"the schedule was evaluated at {sorted(set(seen))}, want [0, 1, 2]"
-    assert opt.current("lr") == schedule(3), "current('lr') is not the schedule's value at steps"
+    if isinstance(opt, CurrentValues):
+        assert opt.current("lr") == schedule(3), "current('lr') is not the schedule's value at steps"
 
     bad = subject.make(lr=lambda t: base if t < 2 else -1.0)
     problem = quadratic()
     problem.run(bad, 2)
     expect_error(InvalidHyperparameter, lambda: problem.run(bad, 1),
                  "a schedule giving lr = -1 at step 2 was used without InvalidHyperparameter")
+
+
+@register_check("optimizer")
+def check_current_values(subject: Subject) -> None:
+    """An optimizer that declares :class:`corenn.protocols.CurrentValues` gives each numeric
+    hyperparameter through ``current(field)`` (the lr the trainer logs) and refuses an unknown field."""
+    opt = subject.make()
+    if not isinstance(opt, CurrentValues):
+        return
+    for a in _fields(subject):
+        value = getattr(opt, a.name)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            assert opt.current(a.name) == value, f"current({a.name!r}) is {opt.current(a.name)!r}, the field {value!r}"
+    expect_error(CorennError, lambda: opt.current("no_such_hyperparameter"),
+                 "current() of a field the optimizer does not have gave no CorennError")
 
 
 @register_check("optimizer")

@@ -79,24 +79,31 @@ def check_initial_loss(cfg: Any, data: Any, tolerance: float = 0.25, eval_size: 
     return Check("initial loss", False, message, advice, numbers)
 
 
+def _label(spec: Any) -> str:
+    """A regularizer spec (or a list of them) as the user wrote it: ``l2:strength=0.001 + max_norm``."""
+    items = spec if isinstance(spec, (list, tuple)) else [spec]
+    return " + ".join(s if isinstance(s, str) else str(corenn.parse_spec(s)[0] if isinstance(s, dict)
+                                                        else getattr(s, "name", s)) for s in items)
+
+
 def check_regularization(cfg: Any, data: Any, eval_size: int = 2000) -> Check:
-    from corenn.model import compute_loss
+    from corenn.model import as_regularizers, compute_loss
 
     spec = cfg.regularizer if cfg.regularizer is not None else DEFAULT_REGULARIZER
-    name = corenn.parse_spec(spec)[0] if isinstance(spec, (str, dict)) else getattr(spec, "name", "?")
-    if cfg.regularizer is None and name not in corenn.available("regularizer"):
+    name = corenn.parse_spec(spec)[0] if cfg.regularizer is None else None
+    if name is not None and name not in corenn.available("regularizer"):
         return Check("regularization", None, f"skipped: no regularizer configured and {name!r} is not installed")
-    regularizer = corenn.create("regularizer", spec)
+    regularizers = as_regularizers(spec)  # one spec or several: penalties add up
     _, model = _fresh(cfg, data)
     loss = corenn.create("loss", cfg.loss)
     X, y = data.X_train[:eval_size], data.y_train[:eval_size]
-    data_loss, penalty = compute_loss(model, loss, X, y, regularizer=regularizer, training=False, backward=False)
-    label = spec if isinstance(spec, str) else name
+    data_loss, penalty = compute_loss(model, loss, X, y, regularizer=regularizers, training=False, backward=False)
+    label = _label(spec)
     numbers = {"data_loss": data_loss, "penalty": penalty, "total": data_loss + penalty}
     message = f"{label} raises the loss {data_loss:.4f} -> {data_loss + penalty:.4f} (penalty {penalty:.4g})"
     if penalty > 0:
         return Check("regularization", True, message, numbers=numbers)
-    if not hasattr(regularizer, "penalty") or float(regularizer.penalty(np.ones((2, 2)))) == 0.0:
+    if all(float(r.penalty(np.ones((2, 2)))) == 0.0 for r in regularizers):
         return Check("regularization", None, f"{label} adds no penalty (it acts as a constraint): nothing to check",
                      numbers=numbers)
     return Check("regularization", False, message,
@@ -108,9 +115,11 @@ def check_gradients(cfg: Any, data: Any, samples: int = 4, tolerance: float = 1e
     from corenn.testing import GradientCheckError, check_model_gradients
 
     run, model = _fresh(cfg, data, dtype="float64")
-    regularizer = None if cfg.regularizer is None else corenn.create("regularizer", cfg.regularizer)
+    from corenn.model import as_regularizers
+
+    regularizer = as_regularizers(cfg.regularizer)
     X, y = data.X_train[:samples].astype(np.float64), data.y_train[:samples]
-    where = f"float64, {len(y)} samples" + (f", with {cfg.regularizer}" if cfg.regularizer is not None else "")
+    where = f"float64, {len(y)} samples" + (f", with {_label(cfg.regularizer)}" if cfg.regularizer is not None else "")
     try:
         errors = check_model_gradients(model, X, y, corenn.create("loss", cfg.loss), regularizer, tol=tolerance)
     except GradientCheckError as exc:
@@ -164,11 +173,12 @@ def check_overfit(cfg: Any, data: Any, samples: int = 20, steps: int = 300) -> C
 def run_checks(cfg: Any, *, samples: int = 20, steps: int = 300, grad_samples: int = 4,
                loss_tolerance: float = 0.25, grad_tolerance: float = 1e-5) -> list[Check]:
     """Every check on ``cfg`` (a :class:`corenn.run.RunConfig`), in the tutorial's order."""
-    from corenn.run import load_data
+    from corenn.run import check_installed, load_data
 
     for key, value, low in (("samples", samples, 1), ("steps", steps, 1), ("grad_samples", grad_samples, 1)):
         if not isinstance(value, int) or value < low:
             raise corenn.InvalidInput(f"check: --{key.replace('_', '-')} must be a positive integer, got {value!r}")
+    check_installed(cfg, "this check")  # one error naming every missing distribution, before anything is built
     data, _ = load_data(cfg)
     return [check_initial_loss(cfg, data, loss_tolerance), check_regularization(cfg, data),
             check_gradients(cfg, data, grad_samples, grad_tolerance), check_overfit(cfg, data, samples, steps)]

@@ -62,7 +62,7 @@ class Sweep:
     steepest: float | None  # the rate where the smoothed loss falls fastest (per log lr)
     stopped: str  # why it ended: "end" (reached end), "exploded" or "diverged"
     curves: dict[str, tuple[float, np.ndarray]] = attrs.Factory(dict)  # name -> (lr, losses)
-    regularizer: Any = None  # the regularizer spec held fixed during the sweep and the curves
+    regularizer: Any = None  # the regularizer spec (a list for several) held during the sweep and the curves
     warning: str | None = None  # what makes the suggestion doubtful, in words
 
     def to_dict(self) -> dict:
@@ -127,6 +127,20 @@ def _sweep_regularizer(cfg: Any, regularizer: Any) -> Any:
     return regularizer
 
 
+def _formatted(held: Any) -> Any:
+    """The held regularizer as formatted specs: one spec, or a list for several (None: none)."""
+    if isinstance(held, (list, tuple)):
+        return [format_spec(*corenn.parse_spec(h)) for h in held] or None
+    return None if held is None else format_spec(*corenn.parse_spec(held))
+
+
+def _shown(regularizer: Any) -> str:
+    """A held regularizer in words: ``l2:strength=0.0001 + max_norm:max_value=3.0``, or none."""
+    if isinstance(regularizer, list):
+        return " + ".join(regularizer)
+    return regularizer or "none"
+
+
 def lr_sweep(cfg: Any, *, start: float = 1e-6, end: float = 1.0, steps: int = 100, beta: float = 0.9,
              explode: float = 4.0, curves: bool = False, regularizer: Any = "tiny") -> Sweep:
     """Run the range test on ``cfg`` (a :class:`corenn.run.RunConfig`; its optimizer's lr is replaced).
@@ -137,12 +151,13 @@ def lr_sweep(cfg: Any, *, start: float = 1e-6, end: float = 1.0, steps: int = 10
     ``warning`` (the range was too narrow), and suggests nothing when its minimum is at the end.
     With ``curves``, also trains ``steps`` steps at each rate of :data:`CURVE_FACTORS`.
     """
-    from corenn.run import load_data
+    from corenn.run import check_installed, load_data
 
     if not (isinstance(start, (int, float)) and isinstance(end, (int, float)) and 0 < start < end):
         raise corenn.InvalidInput(f"lr-range: need 0 < --start < --end, got {start!r} and {end!r}")
     if not isinstance(steps, int) or steps < 10:
         raise corenn.InvalidInput(f"lr-range: --steps must be an integer >= 10, got {steps!r}")
+    check_installed(cfg, "this range test")  # one error naming every missing distribution, before building
     if "lr" not in {a.name for a in corenn.hyperparameters(corenn.get("optimizer", corenn.parse_spec(cfg.optimizer)[0]))}:
         raise corenn.InvalidInput(f"lr-range: optimizer {cfg.optimizer!r} has no learning rate to sweep")
     data, _ = load_data(cfg)
@@ -177,7 +192,7 @@ def lr_sweep(cfg: Any, *, start: float = 1e-6, end: float = 1.0, steps: int = 10
         if smoothed[low] > (1 - FELL) * smoothed[skip]:
             suggested = None  # the minimum is noise on a flat curve
     sweep = Sweep(lrs_a, losses_a, smoothed, suggested, minimum, steepest, stopped,
-                  regularizer=None if held is None else format_spec(*corenn.parse_spec(held)), warning=warning)
+                  regularizer=_formatted(held), warning=warning)
     if curves and suggested is not None:
         for name, factor in CURVE_FACTORS.items():
             rate = suggested * factor
@@ -254,11 +269,11 @@ def corenn_commands(app):
         name = corenn.parse_spec(cfg.optimizer)[0]
         figure = plot_sweep(sweep, Path(out) / "lr-range.png",
                             title=f"{cfg.dataset}, hidden {cfg.hidden}, {name}, batch {cfg.batch_size}, "
-                                  f"regularization {sweep.regularizer or 'none'}")
+                                  f"regularization {_shown(sweep.regularizer)}")
         if json_output:
             print(json.dumps({**sweep.to_dict(), "optimizer": name, "figure": str(figure)}, allow_nan=False))
             return
-        print(f"regularization held at {sweep.regularizer or 'none'} during the sweep"
+        print(f"regularization held at {_shown(sweep.regularizer)} during the sweep"
               + (" (the tutorial: fix it tiny first, then find the learning rate)"
                  if sweep.regularizer == format_spec(*corenn.parse_spec(TINY_REGULARIZATION)) else ""))
         print(f"swept lr {sweep.lrs[0]:.2g} -> {sweep.lrs[-1]:.2g} in {len(sweep.lrs)} steps ({sweep.stopped})")

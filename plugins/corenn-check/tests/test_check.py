@@ -121,3 +121,18 @@ def test_the_command_runs_on_the_default_data(capsys):
     assert main(["check", "--hidden", "16"]) == 0  # digits, the default model made small
     out = capsys.readouterr().out
     assert "dataset digits" in out and "ln(10)" in out and "4 passed" in out
+
+
+def test_several_regularizers_are_checked_together_with_their_penalties_added():
+    cfg, data = spiral(regularizer=["l2:strength=0.001", "l1:strength=0.001", "max_norm:max_value=3"])
+    one, _ = spiral(regularizer="l2:strength=0.001")
+    both, alone = check_regularization(cfg, data), check_regularization(one, data)
+    assert both.passed and both.numbers["penalty"] > alone.numbers["penalty"] > 0
+    assert "l2:strength=0.001 + l1:strength=0.001 + max_norm:max_value=3" in both.message
+    grads = check_gradients(cfg, data)
+    assert grads.passed and "with l2:strength=0.001 + l1" in grads.message
+
+
+def test_a_constraint_alone_adds_no_penalty_and_is_skipped():
+    cfg, data = spiral(regularizer=["max_norm:max_value=3"])
+    assert check_regularization(cfg, data).passed is None

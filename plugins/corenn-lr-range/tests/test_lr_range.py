@@ -117,3 +117,13 @@ def test_json_output_holds_the_sweep_and_the_suggestion(tmp_path, capsys):
     assert doc["suggested"] == pytest.approx(doc["minimum"] / 10)
     assert set(doc["curves"]) == {"low", "good", "high", "very high"}
     assert doc["regularizer"] == "l2:strength=1e-06" and doc["figure"].endswith("lr-range.png")
+
+
+def test_a_config_with_several_regularizers_is_swept_holding_all_of_them(tmp_path, capsys):
+    cfg = RunConfig.from_mapping({"dataset": "spiral", "hidden": [8], "regularizer": ["l2", "max_norm"]})
+    sweep = lr_sweep(cfg, steps=10, regularizer="config")
+    assert sweep.regularizer == ["l2", "max_norm"] and len(sweep.losses) == 10
+    assert main(["lr-range", "--dataset", "spiral", "--hidden", "8", "--regularizer", "l2", "--regularizer",
+                 "max_norm", "--sweep-regularizer", "config", "--steps", "10", "--no-curves", "--out",
+                 str(tmp_path)]) == 0
+    assert "regularization held at l2 + max_norm during the sweep" in capsys.readouterr().out

@@ -57,7 +57,7 @@ def command():
           regularizer.1.strength=log:1e-6..1e-2
           bias_init.value=uniform:0..0.1
         """
-        from corenn.run import read_config
+        from corenn.run import check_installed, read_config
         from rich.console import Console
 
         console = Console()
@@ -69,6 +69,7 @@ def command():
             return
         base = read_config(config) if config is not None else {}
         cfg = _run_config().from_mapping(options_to_config(base, fields), where=str(config or "options"))
+        check_installed(cfg, "this search")  # one error naming every missing distribution, before any trial
         bar = _Progress(trials, stages) if progress and not as_json else None
         try:
             result = search(cfg, param or [], trials=trials, stages=stages, fine_epochs=fine_epochs, workers=workers,
