@@ -56,8 +56,6 @@ def _element_kind(el: Any, index: int) -> str:
     return "layer" if _takes_keyword(forward, "training") else "activation"
 
 
-
-
 class Sequential:
     """Layers and activations applied in order: ``scores = f_n(... f_1(X))``."""
 
