@@ -314,6 +314,18 @@ def test_save_and_load_round_trip_params_buffers_dtype_and_predictions(tmp_path)
     json.dumps(model.config())
 
 
+def test_saving_to_a_path_that_is_a_folder_is_an_error_naming_it_and_writes_nothing(tmp_path):
+    model = mlp([4, 5, 3], seed=0)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "old.npz").mkdir()
+    for given in ("runs", "old", "old.npz"):
+        with pytest.raises(corenn.InvalidInput, match=r"is a folder; give a file path such as '.*model\.npz'"):
+            model.save(tmp_path / given)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.npz", "runs"]
+    assert not any((tmp_path / "runs").iterdir())
+    assert model.save(tmp_path / "runs" / "model").name == "model.npz"
+
+
 def test_hostile_and_truncated_files_are_invalid_file_errors(tmp_path):
     model = mlp([4, 5, 3], batchnorm=True, seed=0)
     good = model.save(tmp_path / "good.npz")
