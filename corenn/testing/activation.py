@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._capabilities import check_declared_capabilities, check_default_keeps_float64
+from ._capabilities import check_backward_first_is_clear, check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
 
@@ -90,3 +90,9 @@ def check_default_dtype_keeps_float64(subject: Subject) -> None:
 def check_capabilities(subject: Subject) -> None:
     """Every optional capability the activation declares (corenn.protocols) holds."""
     check_declared_capabilities(subject.make, _input(np.float32), None)
+
+
+@register_check("activation")
+def check_backward_before_forward(subject: Subject) -> None:
+    """backward() on a fresh activation is corenn.InvalidInput naming it (or works), never a raw error."""
+    check_backward_first_is_clear(subject.make(), np.ones((4, WIDTH)), subject.name)

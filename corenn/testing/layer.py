@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..protocols import declared_input_width
-from ._capabilities import check_declared_capabilities, check_default_keeps_float64
+from ._capabilities import check_backward_first_is_clear, check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
 
@@ -154,3 +154,10 @@ def check_layer_capabilities(subject: Subject) -> None:
     for training in (True, False):
         layer = subject.make()
         check_declared_capabilities(subject.make, _input(layer, np.float32), training)
+
+
+@register_check("layer")
+def check_layer_backward_before_forward(subject: Subject) -> None:
+    """backward() on a fresh layer is corenn.InvalidInput naming it (or works), never a raw error."""
+    layer = _make(subject)
+    check_backward_first_is_clear(layer, np.ones((BATCH, _width(layer)), np.float32), subject.name)

@@ -20,7 +20,7 @@ class ReLU(corenn.Module):
         return np.maximum(x, 0, dtype=x.dtype)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy * self._mask
+        return dy * corenn.from_forward(self, "_mask")
 
 
 @corenn.hookimpl
