@@ -12,7 +12,7 @@ from importlib import import_module
 from typing import Any
 
 from . import validators
-from .arrays import as_float_array, as_generator, as_labels, as_layer_input, fans, resolve_dtype
+from .arrays import as_float_array, as_generator, as_labels, as_layer_input, fans, from_forward, resolve_dtype
 from .component import Module, component, hyperparameter_values, hyperparameters, is_schedule, value_at
 from .data import Data
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
@@ -49,7 +49,7 @@ __all__ = [
     "KINDS", "available", "get", "create", "describe", "Description", "plugins", "register_plugin", "reload",
     "component", "hyperparameter", "hyperparameters", "hyperparameter_values", "Module", "validators",
     "value_at", "is_schedule", "hookimpl", "parse_spec", "Data",
-    "as_float_array", "as_layer_input", "as_labels", "as_generator", "resolve_dtype", "fans",
+    "as_float_array", "as_layer_input", "as_labels", "as_generator", "resolve_dtype", "fans", "from_forward",
     "CorennError", "UnknownComponent", "InvalidHyperparameter", "PluginError", "InvalidInput", "InvalidFile",
     "InvalidSpec", *_LAZY,
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .component import component_name
 from .errors import InvalidInput
 
 FLOAT_DTYPES = (np.float32, np.float64)
@@ -71,6 +72,20 @@ def as_layer_input(x: Any, layer: str, width: int, dtype: Any, hint: str) -> np.
         raise InvalidInput(f"{layer}: input has shape {arr.shape} but the layer takes (N, {width}); "
                            + hint.format(got=arr.shape[1]))
     return arr
+
+
+def from_forward(component: Any, *names: str) -> Any:
+    """What ``component.forward`` stored for its backward, read in ``backward``:
+    ``dy * corenn.from_forward(self, "_mask")``; several names give a tuple.
+
+    An attribute that is missing or None (no forward yet) raises :class:`InvalidInput`
+    naming the component, instead of a raw AttributeError or TypeError.
+    """
+    values = tuple(getattr(component, name, None) for name in names)
+    if any(value is None for value in values):
+        raise InvalidInput(f"{component_name(component)}: backward() was called before forward(); "
+                           "run forward() on the batch first")
+    return values[0] if len(values) == 1 else values
 
 
 def as_labels(y: Any, where: str, *, n: int | None = None, num_classes: int | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .errors import CalledOutOfOrder, InvalidHyperparameter, InvalidInput
+from .errors import InvalidHyperparameter, InvalidInput
 
 NOTHING = attrs.NOTHING
 
@@ -90,14 +90,6 @@ class Module:
         self.params: dict = {}
         self.grads: dict = {}
         self.buffers: dict = {}
-
-    def __getattr__(self, attribute: str) -> Any:
-        """Only for attributes not set: a private one is a per-call cache (the input, a mask)
-        that ``forward`` sets, so reading it first is a call out of order, said as such."""
-        if attribute.startswith("_") and not attribute.startswith("__"):
-            raise CalledOutOfOrder(f"{getattr(type(self), 'name', type(self).__name__)}: {attribute!r} is not "
-                                   "computed yet: call forward() before backward()")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
 
 
 def hyperparameters(cls_or_obj: Any) -> tuple[attrs.Attribute, ...]:

@@ -58,11 +58,5 @@ class InvalidInput(CorennError, ValueError):
     """Data a component cannot work with: wrong shape or dtype, NaN or inf, empty batch."""
 
 
-class CalledOutOfOrder(InvalidInput, AttributeError):
-    """A method that needs what an earlier call computes, called first (``backward`` before
-    ``forward``). It is also an AttributeError, so ``hasattr`` and ``getattr(x, name, default)``
-    keep working on a component whose cache is not set yet."""
-
-
 class InvalidFile(CorennError, ValueError):
     """A model, checkpoint, config or data file that is missing, truncated, corrupt or hostile."""

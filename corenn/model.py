@@ -334,15 +334,17 @@ class Sequential:
     def save(self, path: str | os.PathLike) -> Path:
         """Write parameters, buffers and config to one ``.npz`` file, atomically (no pickle).
 
-        A path without the ``.npz`` suffix gets it. Returns the path written. A path that
-        is a folder is an error (as ``torch.save`` refuses one), not a file beside it.
+        A path without the ``.npz`` suffix gets it. Returns the path written.
+        A path that names an existing folder raises :class:`corenn.InvalidInput`
+        (as ``torch.save`` does) rather than writing ``folder.npz`` beside it;
+        save inside it with ``model.save("runs/model.npz")``.
         """
-        path = Path(path)
-        if path.is_dir():
-            raise InvalidInput(f"Sequential.save: {str(path)!r} is a folder; give a file name, e.g. "
-                               f"{str(path / 'model.npz')!r}")
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        given = Path(path)
+        path = given if given.suffix == ".npz" else given.with_name(given.name + ".npz")
+        for folder in (given, path):
+            if folder.is_dir():
+                raise InvalidInput(f"cannot save the model to {str(folder)!r}: it is a folder; give a file path "
+                                   f"such as {str(folder / 'model.npz')!r}")
         self._check_savable()
         return files.save_arrays(path, self.state_dict(), self.config())
 

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -271,6 +272,28 @@ def test_a_plugin_adds_a_command_through_corenn_commands(capsys, monkeypatch):
     code, _, err = run(capsys, "greet", "ada", "--times", "0")
     assert code == 2 and err == "error: greet: --times must be >= 1, got 0\n"
     assert "greet" in run(capsys, "--help")[1]
+
+
+def test_a_warning_from_corenn_is_one_line_and_others_keep_pythons_format(capsys, monkeypatch):
+    class Plugin:
+        @corenn.hookimpl
+        def corenn_commands(self, app: typer.Typer):
+            @app.command("warn")
+            def warn():
+                """Warn once from the core and once from elsewhere."""
+                warnings.warn_explicit("3 scores are NaN", UserWarning, corenn.registry.__file__, 1)
+                warnings.warn_explicit("an old option", UserWarning, "/site-packages/otherlib/api.py", 7)
+
+    fresh = Registry(load_entry_points=False)
+    fresh.register(Plugin(), name="warner")
+    monkeypatch.setattr(corenn.registry, "_registry", fresh)
+    shown = []  # what Python's own display gets
+    monkeypatch.setattr(warnings, "showwarning", lambda message, category, filename, *rest: shown.append(filename))
+    assert run(capsys, "warn") == (0, "", "warning: 3 scores are NaN\n")
+    assert shown == ["/site-packages/otherlib/api.py"]
+    shown.clear()
+    assert run(capsys, "warn", "--debug") == (0, "", "")  # --debug: every warning with its file and line
+    assert shown == [corenn.registry.__file__, "/site-packages/otherlib/api.py"]
 
 
 def test_a_plugin_whose_commands_fail_does_not_break_the_cli(capsys, monkeypatch):

@@ -43,7 +43,7 @@ class FeatureScale(corenn.Module):
         return x * self.params["scale"].astype(x.dtype) + self.params["shift"].astype(x.dtype)
 
     def backward(self, dy):
-        self.grads["scale"][...] = (dy * self._x).sum(axis=0)
+        self.grads["scale"][...] = (dy * corenn.from_forward(self, "_x")).sum(axis=0)
         self.grads["shift"][...] = dy.sum(axis=0)
         return dy * self.params["scale"].astype(dy.dtype)
 

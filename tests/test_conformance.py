@@ -7,7 +7,7 @@ import pytest
 
 import corenn
 from corenn.registry import ALL_KINDS
-from corenn.testing import check_component
+from corenn.testing import ConformanceError, check_component
 
 REGISTERED = [(kind, name) for kind in ALL_KINDS for name in corenn.available(kind)]
 
@@ -17,27 +17,27 @@ def test_registered_component_conforms(kind, name):
     check_component(corenn.get(kind, name), kind)
 
 
-def test_the_kit_catches_an_activation_whose_backward_before_forward_is_a_raw_error():
-    import numpy as np
-
-    from corenn.testing import ConformanceError
-
+def _square(backward):
     @corenn.component
-    class Square:
-        """y = x^2 (caches x), not a corenn.Module: its missing cache is a raw AttributeError."""
+    class Square(corenn.Module):
+        """y = x**2; dx = 2 x dy."""
 
         name = "square"
-        params: dict = {}
-        grads: dict = {}
 
         def forward(self, x):
-            self.x = x
+            self._x = x
             return x * x
 
-        def backward(self, dy):
-            return 2 * self.x * dy
+    Square.backward = backward
+    return Square
 
-    with pytest.raises(ConformanceError, match="check_backward_before_forward_is_a_clear_error.*AttributeError"):
-        check_component(Square, "activation", only="check_backward_before_forward_is_a_clear_error")
-    check_component(Square, "activation", only="check_dtype_and_shape")  # otherwise a working activation
-    assert np.array_equal(Square().forward(np.ones(2)), np.ones(2))
+
+def test_the_kit_refuses_a_raw_error_from_backward_before_forward_and_accepts_from_forward():
+    raw = _square(lambda self, dy: 2 * self._x * dy)
+    with pytest.raises(ConformanceError, match=r"check_backward_before_forward: .*raised AttributeError") as info:
+        check_component(raw, "activation")
+    assert len(info.value.failures) == 1
+    fixed = _square(lambda self, dy: 2 * corenn.from_forward(self, "_x") * dy)
+    check_component(fixed, "activation")
+    with pytest.raises(corenn.InvalidInput, match=r"^square: backward\(\) was called before forward\(\)"):
+        fixed().backward(1.0)

@@ -67,6 +67,7 @@ def test_the_guide_installs_a_plugin_in_the_dev_environment_that_stays_installed
         assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
         results.append(proc)
     assert "dev.py: first run: creating .venv with corenn and its 1 plugin (" in results[0].stderr
+    assert f"  {commands[1]}\n" in results[0].stdout  # new-plugin advises the guide's install command
     listed = next(p.stdout for c, p in zip(commands, results) if "corenn list activation" in c)
     assert re.search(r"isru\s+corenn-isru", listed) and "relu" in listed
 

@@ -61,6 +61,8 @@ def test_unknown_names_in_corenn_disable_plugins_are_warned_about():
     result = corenn("list", extra_env={"CORENN_DISABLE_PLUGINS": "relu,no_such_plugin"})
     assert result.returncode == 0
     assert "no_such_plugin" in result.stderr and "'relu'" not in result.stderr
+    assert result.stderr.startswith("warning: CORENN_DISABLE_PLUGINS names 'no_such_plugin', which no installed")
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # one line: no file:line prefix, no source line
 
 
 def one_line_error(result):

@@ -93,6 +93,19 @@ def test_a_plural_kind_is_accepted(tmp_path, capsys):
     assert f"created {tmp_path / 'corenn-plural'}/" in capsys.readouterr().out
 
 
+def test_the_next_steps_are_commands_that_work_where_corenn_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "prefix", str(ROOT / ".venv"))  # corenn's development environment: no pip there
+    assert main(["new-plugin", "activation", "first", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"  python3 dev.py uv pip install -e {tmp_path / 'corenn-first'}\n" in out
+    assert "  python3 dev.py corenn list activation\n" in out and "pip install -e" not in out.replace("uv pip", "")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))  # any other environment that has corenn
+    assert main(["new-plugin", "activation", "second", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"  pip install -e {tmp_path / 'corenn-second'}" in out and "dev.py" not in out
+
+
 def test_a_name_that_is_already_registered_gets_a_note(tmp_path, capsys):
     if "relu" not in corenn.available("activation"):
         pytest.skip("corenn-relu is not installed")

@@ -2,7 +2,8 @@
 
 The core's own commands come through the same hook (:mod:`corenn.cli.default_plugins`).
 Every error a user can cause ends in a one-line reason on stderr and exit code 2;
-``--debug`` (before or after the command's name) shows the traceback instead.
+``--debug`` (before or after the command's name) shows the traceback instead. A warning
+from corenn or a plugin is one line, ``warning: ...`` on stderr (``--debug`` adds where).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 import traceback
 import warnings
+from pathlib import Path
 
 import typer
 
@@ -96,6 +98,28 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
+_CORE = Path(__file__).resolve().parents[1]
+
+
+def _from_corenn(filename: str) -> bool:
+    """Whether a warning was raised by the core or by a plugin (a module ``corenn_*``)."""
+    path = Path(filename).resolve()
+    return path.is_relative_to(_CORE) or any(part.startswith("corenn_") for part in path.parts)
+
+
+def _one_line_warnings(show_other):
+    """A ``warnings.showwarning`` that prints corenn's own warnings as ``warning: ...`` on stderr
+    and passes the others (numpy's, a library's) to ``show_other``."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if _from_corenn(filename):
+            print(f"warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            show_other(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def _take_debug(args: list[str]) -> tuple[list[str], bool]:
     """``--debug`` anywhere before a ``--`` (``corenn train --debug`` as well as ``corenn --debug train``)."""
     end = args.index("--") if "--" in args else len(args)
@@ -105,17 +129,13 @@ def _take_debug(args: list[str]) -> tuple[list[str], bool]:
     return args, debug
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
     args, debug = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         with warnings.catch_warnings():
-            if not debug:  # a warning is a line for the user: "warning: ...", no file:line of ours
-                warnings.showwarning = _show_warning
+            if not debug:
+                warnings.showwarning = _one_line_warnings(warnings.showwarning)
             app = build_app()
             app(args=args, prog_name="corenn")  # standalone: usage errors exit 2 by themselves
         code = 0

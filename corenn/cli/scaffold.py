@@ -13,7 +13,9 @@ corenn plugin has, ready to install and test::
 from __future__ import annotations
 
 import keyword
+import os
 import re
+import sys
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -22,6 +24,7 @@ import typer
 
 from ..errors import CorennError, UnknownComponent
 from ..registry import ALL_KINDS, HOOK_OF_KIND, registry
+from .install import _source_tree
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -89,15 +92,32 @@ def new_plugin(kind: str = typer.Argument(..., help=f"Component kind, one of: {'
     target = render_plugin(kind, name, out)
     values = names(kind, name)
     print(f"created {target}/ with pyproject.toml, {values['module']}.py and tests/test_{name}.py")
-    print("next: install it next to corenn and check it, e.g.")
-    print(f"  pip install -e {target}    (in corenn's dev environment, which has no pip: "
-          f"python3 dev.py uv pip install -e {target})")
-    print(f"  corenn list {values['kind']}")
-    print(f"  pytest {target / 'tests'}")
+    for line in _next_steps(target, values["kind"]):
+        print(line)
     taken = registry().entries.get((values["kind"], name))
     if taken is not None:
         print(f"note: {values['kind']} {name!r} is already registered by {taken.distribution}; with both installed, "
               f"neither is usable until one is switched off (CORENN_DISABLE_PLUGINS) or renamed")
+
+
+def _next_steps(target: Path, kind: str) -> list[str]:
+    """How to install and test the new plugin, in commands that work where this corenn runs:
+    through dev.py in a corenn checkout's .venv (no pip there; uv on dev.py's PATH), else pip."""
+    tree = _source_tree()
+    if tree is not None and Path(sys.prefix).resolve() == (tree / ".venv").resolve():
+        dev_py = str(tree / "dev.py")
+        if Path.cwd().resolve().is_relative_to(tree):  # run from inside the checkout: a short path
+            dev_py = os.path.relpath(dev_py)
+        dev = f"python3 {dev_py}"
+        return ["next: install it into corenn's development environment (it stays installed) and check it:",
+                f"  {dev} uv pip install -e {target}",
+                f"  {dev} corenn list {kind}",
+                f"  {dev} pytest {target / 'tests'}",
+                "(to ship it with corenn, put it under plugins/ instead: dev.py installs every folder there)"]
+    return ["next: install it into the environment that has corenn, and check it:",
+            f"  pip install -e {target}    (or: uv pip install -e {target})",
+            f"  corenn list {kind}",
+            f"  pytest {target / 'tests'}"]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,6 @@
 """Checks of the optional capabilities a layer or activation declares (:mod:`corenn.protocols`),
-and of the dtype rule for a default-built element (float64 in, float64 out, gradients exact)."""
+of the dtype rule for a default-built element (float64 in, float64 out, gradients exact), and of
+backward() before forward()."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..component import hyperparameters
+from ..errors import InvalidInput
 from ..protocols import (ChecksInput, DropsUnits, InvertsWidth, MapsWidth, Regularized, SetsOutputWidth,
                          SkipsInputGradient, Stochastic, TakesInputWidth, declared_input_width)
 from ._gradients import check_gradient
@@ -99,3 +101,15 @@ def check_default_keeps_float64(make, x64: np.ndarray, training: bool | None, na
     dx = el.backward(G)
     assert dx.dtype == np.float64, f"a float64 input gave a {dx.dtype} input gradient"
     check_gradient(scalar, x, np.array(dx, copy=True), tol=TOL64, where=f"{name} (default dtype, float64 input): d/d input")
+
+
+def check_backward_first_is_clear(element: Any, dy: np.ndarray, name: str) -> None:
+    """``backward(dy)`` on a fresh element, before any forward, either works (it needs nothing
+    from forward) or raises :class:`corenn.InvalidInput` naming ``name``; never a raw error."""
+    try:
+        element.backward(dy)
+    except InvalidInput as exc:
+        assert name in str(exc), f"backward() before forward() raised an error that does not name {name!r}: {exc}"
+    except Exception as exc:
+        raise AssertionError(f"backward() before forward() raised {type(exc).__name__}: {exc}; raise corenn.InvalidInput "
+                             f"naming {name!r} (read what forward stored with corenn.from_forward)") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._capabilities import check_declared_capabilities, check_default_keeps_float64
+from ._capabilities import check_backward_first_is_clear, check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
 
@@ -93,16 +93,6 @@ def check_capabilities(subject: Subject) -> None:
 
 
 @register_check("activation")
-def check_backward_before_forward_is_a_clear_error(subject: Subject) -> None:
-    """backward() before any forward() raises corenn.InvalidInput (e.g. CalledOutOfOrder), not a raw error
-    (or works, where the gradient needs nothing from forward)."""
-    from ..errors import InvalidInput
-
-    act = subject.make()
-    try:
-        act.backward(np.ones((4, WIDTH), np.float32))
-    except InvalidInput:
-        pass
-    except Exception as exc:  # noqa: BLE001 - the point is which error
-        raise AssertionError(f"backward before forward raised {type(exc).__name__}: {exc}; raise "
-                             "corenn.InvalidInput (corenn.Module does so for an unset private cache)") from exc
+def check_backward_before_forward(subject: Subject) -> None:
+    """backward() on a fresh activation is corenn.InvalidInput naming it (or works), never a raw error."""
+    check_backward_first_is_clear(subject.make(), np.ones((4, WIDTH)), subject.name)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..protocols import HasBuffers, declared_input_width
-from ._capabilities import check_declared_capabilities, check_default_keeps_float64
+from ._capabilities import check_backward_first_is_clear, check_declared_capabilities, check_default_keeps_float64
 from ._gradients import check_module_gradients
 from ._kit import Subject, register_check
 
@@ -162,16 +162,7 @@ def check_layer_capabilities(subject: Subject) -> None:
 
 
 @register_check("layer")
-def check_layer_backward_before_forward_is_a_clear_error(subject: Subject) -> None:
-    """backward() before any forward() raises corenn.InvalidInput, not a raw error (or works, where the
-    gradient needs nothing from forward)."""
-    from ..errors import InvalidInput
-
-    layer = subject.make()
-    try:
-        layer.backward(np.ones((4, _width(layer)), np.float32))
-    except InvalidInput:
-        pass
-    except Exception as exc:  # noqa: BLE001 - the point is which error
-        raise AssertionError(f"backward before forward raised {type(exc).__name__}: {exc}; raise "
-                             "corenn.InvalidInput") from exc
+def check_layer_backward_before_forward(subject: Subject) -> None:
+    """backward() on a fresh layer is corenn.InvalidInput naming it (or works), never a raw error."""
+    layer = _make(subject)
+    check_backward_first_is_clear(layer, np.ones((BATCH, _width(layer)), np.float32), subject.name)

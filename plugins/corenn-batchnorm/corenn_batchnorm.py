@@ -79,9 +79,7 @@ class BatchNorm(corenn.Module):
         return input_width
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        xhat = self._xhat
-        if xhat is None:
-            raise corenn.InvalidInput("batchnorm: backward() was called before forward()")
+        xhat = corenn.from_forward(self, "_xhat")
         dy = np.asarray(dy, dtype=xhat.dtype)
         dbeta = np.sum(dy, axis=0, out=self.grads["beta"])
         if self.grads["gamma"].dtype == xhat.dtype:

@@ -78,9 +78,7 @@ class Dense(corenn.Module):
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Fill ``grads`` and return dx; with ``input_grad=False`` skip dx (returns None): a
         model's first layer, whose input is the data, saves a third of its backward work."""
-        if self._x is None:
-            raise corenn.InvalidInput("dense: backward() was called before forward()")
-        np.matmul(self._x.T, dy, out=self.grads["W"])
+        np.matmul(corenn.from_forward(self, "_x").T, dy, out=self.grads["W"])
         np.add.reduce(dy, axis=0, out=self.grads["b"])
         return dy @ self.params["W"].T.astype(dy.dtype, copy=False) if input_grad else None
 

@@ -66,11 +66,10 @@ class Dropout(corenn.Module):
         return input_width
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._factor is None:
-            raise corenn.InvalidInput("dropout: backward() was called before forward()")
-        if isinstance(self._factor, np.ndarray):
-            return dy * self._factor
-        return dy if self._factor == 1.0 else dy * dy.dtype.type(self._factor)
+        factor = corenn.from_forward(self, "_factor")
+        if isinstance(factor, np.ndarray):
+            return dy * factor
+        return dy if factor == 1.0 else dy * dy.dtype.type(factor)
 
 
 @corenn.hookimpl

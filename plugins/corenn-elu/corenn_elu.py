@@ -29,7 +29,7 @@ class ELU(corenn.Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        dx = np.add(self._y, float(self.alpha))  # alpha * exp(x) where x <= 0
+        dx = np.add(corenn.from_forward(self, "_y"), float(self.alpha))  # alpha * exp(x) where x <= 0
         np.copyto(dx, 1, where=self._positive)
         dx *= dy
         return dx

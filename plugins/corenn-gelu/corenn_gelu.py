@@ -42,7 +42,7 @@ class GELU(corenn.Module):
         return x * cdf
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x = self._x
+        x = corenn.from_forward(self, "_x")
         if self.approximate == "tanh":
             t = self._tanh
             du = x * x  # du/dx = sqrt(2/pi) * (1 + 3 * 0.044715 x**2)

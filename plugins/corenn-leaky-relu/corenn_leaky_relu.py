@@ -26,7 +26,7 @@ class LeakyReLU(corenn.Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx = dy * float(self.slope)
-        np.copyto(dx, dy, where=self._positive)
+        np.copyto(dx, dy, where=corenn.from_forward(self, "_positive"))
         return dx
 
 

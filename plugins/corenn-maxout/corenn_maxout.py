@@ -44,7 +44,7 @@ class Maxout(corenn.Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dx = np.zeros((*dy.shape, self.k), dtype=dy.dtype)
-        np.put_along_axis(dx, self._argmax, dy[..., None], axis=-1)
+        np.put_along_axis(dx, corenn.from_forward(self, "_argmax"), dy[..., None], axis=-1)
         return dx.reshape(self._shape)
 
 

@@ -47,7 +47,7 @@ class PReLU(corenn.Module):
         if grad is None or grad.shape != alpha.shape or grad.dtype != alpha.dtype:
             grad = self.grads["alpha"] = np.zeros_like(alpha)  # params were replaced (e.g. cast to float64)
         axes = None if self.num_parameters == 1 else tuple(range(dy.ndim - 1))
-        grad[...] = np.multiply(dy, self._x_negative).sum(axis=axes)  # summed in dy's dtype, stored in alpha's
+        grad[...] = np.multiply(dy, corenn.from_forward(self, "_x_negative")).sum(axis=axes)  # summed in dy's dtype, stored in alpha's
         dx = dy * alpha.astype(dy.dtype, copy=False)
         np.copyto(dx, dy, where=self._positive)
         return dx

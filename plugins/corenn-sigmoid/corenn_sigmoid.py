@@ -29,7 +29,7 @@ class Sigmoid(corenn.Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        y = self._y
+        y = corenn.from_forward(self, "_y")
         dx = np.subtract(1, y)
         dx *= y
         dx *= dy

@@ -28,7 +28,7 @@ class SiLU(corenn.Module):
         return x * s
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x, s = self._x, self._s
+        x, s = corenn.from_forward(self, "_x", "_s")
         dx = np.subtract(1, s)
         dx *= x
         dx += 1

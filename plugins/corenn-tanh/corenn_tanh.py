@@ -21,7 +21,7 @@ class Tanh(corenn.Module):
         return self._y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        dx = np.square(self._y)
+        dx = np.square(corenn.from_forward(self, "_y"))
         np.subtract(1, dx, out=dx)
         dx *= dy
         return dx

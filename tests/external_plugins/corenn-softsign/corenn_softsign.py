@@ -20,7 +20,7 @@ class Softsign(corenn.Module):
         return x / self._denominator
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy / (self._denominator * self._denominator)
+        return dy / corenn.from_forward(self, "_denominator") ** 2
 
 
 @corenn.hookimpl
