@@ -95,16 +95,19 @@ def split_indices(y: np.ndarray, fraction: float, rng: np.random.Generator, *,
 
 def split_train(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                 classes: Sequence[str], *, val_fraction: float, rng: np.random.Generator,
-                stratify: bool = True, features: Callable[[np.ndarray], np.ndarray] | None = None) -> Data:
+                stratify: bool = True, features: Callable[[np.ndarray], np.ndarray] | None = None,
+                sample_shape: Sequence[int] | None = None) -> Data:
     """Data whose validation part is ``val_fraction`` of the training set (chosen by ``rng``)
     and whose test part is the given test set, unchanged and in order.
 
     ``features``, if given, turns each X part into features after the split (for
-    example :func:`unit_pixels`, so that raw uint8 images are converted only once).
+    example :func:`unit_pixels`, so that raw uint8 images are converted only once);
+    ``sample_shape`` is the shape each row flattens (``Data.sample_shape``).
     """
     kept, held = split_indices(y_train, val_fraction, rng, stratify=stratify)
     f = features or (lambda X: X)
-    return Data(f(X_train[kept]), y_train[kept], f(X_train[held]), y_train[held], f(X_test), y_test, classes)
+    return Data(f(X_train[kept]), y_train[kept], f(X_train[held]), y_train[held], f(X_test), y_test, classes,
+                sample_shape=sample_shape)
 
 
 def split_pool(X: np.ndarray, y: np.ndarray, classes: Sequence[str], *, test_fraction: float,

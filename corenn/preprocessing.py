@@ -212,12 +212,18 @@ def _spec_list(specs: Any) -> list:
     return list(specs)
 
 
-def fit_preprocessors(specs: Any, X_train: Any) -> list:
+def fit_preprocessors(specs: Any, X_train: Any, sample_shape: Sequence[int] | None = None) -> list:
     """Build each preprocessor from its spec and fit them in sequence on ``X_train``.
 
     ``specs`` is one spec (name, ``"name:k=v"`` string, mapping or instance) or a
     list of them (None or ``[]``: no preprocessing). Each is fitted on the output
     of the previous one. Instances are copied, never fitted in place.
+
+    ``sample_shape`` (such as ``(3, 32, 32)``) declares that each row of a 2-D ``X_train``
+    is an image flattened in C order: a preprocessor that does not take rows (its
+    ``accepted_ranks`` lack 2, such as ``mean_subtraction:axis=channel``) is fitted on
+    ``X.reshape(N, *sample_shape)``, and its output is flattened back to rows, as
+    :func:`apply_preprocessors` does later, so the model sees rows.
     """
     from .registry import create
 
@@ -227,15 +233,39 @@ def fit_preprocessors(specs: Any, X_train: Any) -> list:
         pre = create("preprocessor", spec)
         if pre is spec:
             pre = copy.deepcopy(spec)
-        X = pre.fit_transform(X)
+        X = np.asarray(X)
+        if X.ndim == 2 and 2 not in pre.accepted_ranks:
+            if sample_shape is None or len(sample_shape) + 1 not in pre.accepted_ranks \
+                    or int(np.prod(sample_shape)) != X.shape[1]:
+                raise InvalidInput(
+                    f"{pre.name} works on data of rank {pre.accepted_ranks} such as images (N, C, H, W), but here "
+                    f"each sample is a row of {X.shape[1]} features"
+                    + ("" if sample_shape is None else f" (not the declared image shape {tuple(sample_shape)})")
+                    + "; use it on a dataset that declares its image shape (such as cifar10) or on image arrays")
+            pre.fit(X.reshape(len(X), *sample_shape))
+            X = _transform(pre, X)
+        else:
+            X = pre.fit_transform(X)
         fitted.append(pre)
     return fitted
 
 
+def _transform(pre: Any, X: Any) -> np.ndarray:
+    """``pre.transform(X)``; rows of a preprocessor fitted on images (see :func:`fit_preprocessors`)
+    are reshaped to its fitted sample shape, transformed, and flattened back to rows."""
+    X = np.asarray(X)
+    shape = getattr(pre, "feature_shape", None) if getattr(pre, "fitted", False) else None
+    if shape is not None and X.ndim == 2 and len(shape) > 1 and X.shape[1] == int(np.prod(shape)):
+        return pre.transform(X.reshape(len(X), *shape)).reshape(len(X), -1)
+    return pre.transform(X)
+
+
 def apply_preprocessors(fitted: Sequence[Any], X: Any) -> np.ndarray:
-    """``X`` transformed by each fitted preprocessor in turn (their training statistics)."""
+    """``X`` transformed by each fitted preprocessor in turn (their training statistics).
+    Rows given to a preprocessor fitted on images of the same size are reshaped to those
+    images and the output flattened back to rows (see :func:`fit_preprocessors`)."""
     for pre in fitted:
-        X = pre.transform(X)
+        X = _transform(pre, X)
     return X if fitted else np.asarray(X)
 
 
@@ -245,13 +275,17 @@ def preprocess_data(data: Data, specs: Any) -> tuple[Data, list]:
     Returns ``(new Data, fitted preprocessors)``; labels and classes are unchanged.
     Validation and test data never contribute to any statistic.
     """
-    fitted = fit_preprocessors(specs, data.X_train)
+    fitted = fit_preprocessors(specs, data.X_train, sample_shape=data.sample_shape)
     if not fitted:
         return data, fitted
-    new = Data(X_train=apply_preprocessors(fitted, data.X_train), y_train=data.y_train,
+    X_train = apply_preprocessors(fitted, data.X_train)
+    shape = data.sample_shape  # kept while the rows still have its size
+    if shape is not None and X_train.shape[1:] not in (shape, (int(np.prod(shape)),)):
+        shape = None
+    new = Data(X_train=X_train, y_train=data.y_train,
                X_val=apply_preprocessors(fitted, data.X_val), y_val=data.y_val,
                X_test=apply_preprocessors(fitted, data.X_test), y_test=data.y_test,
-               classes=data.classes)
+               classes=data.classes, sample_shape=shape)
     return new, fitted
 
 

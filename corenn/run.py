@@ -82,7 +82,10 @@ class RunConfig:
     epochs: int = _doc("number of epochs", 30, "int")
     batch_size: int = _doc("minibatch size", 64, "int")
     shuffle: bool = _doc("shuffle the training set every epoch (off: batches in dataset order)", True, "flag")
-    seed: int = _doc("seed of data splits, initial weights, shuffling and dropout", 0, "int")
+    seed: int = _doc("seed of initial weights, shuffling and dropout, and of the data split unless data_seed "
+                     "is given", 0, "int")
+    data_seed: int | None = _doc("seed of the dataset's split into train/val/test (none: the seed); runs that "
+                                 "differ only in seed with one data_seed share a test set (an ensemble)", None, "int")
     callbacks: list = _doc("callback specs, e.g. doctor:gap=0.1", [], "specs", flag="--callback")
     default_callbacks: bool = _doc("also run the callbacks that plugins switch on by default "
                                    "(such as the training doctor and the figures)", True, "flag")
@@ -120,6 +123,8 @@ class RunConfig:
                 raise bad(key, "must be a non-negative integer" if key != "batch_size" else "must be a positive integer")
         if not isinstance(self.hidden, list) or not all(_is_int(h) and h > 0 for h in self.hidden):
             raise bad("hidden", "must be a list of positive integers")
+        if self.data_seed is not None and not (_is_int(self.data_seed) and self.data_seed >= 0):
+            raise bad("data_seed", "must be a non-negative integer (or none: the seed)")
         if isinstance(self.dropout, list):  # "none" (as TOML writes None in a list): no dropout after that layer
             self.dropout = [None if p == "none" else p for p in self.dropout]
         keeps = self.dropout if isinstance(self.dropout, list) else [self.dropout]
@@ -161,6 +166,11 @@ class RunConfig:
             self.preprocess = []
         if isinstance(self.callbacks, (str, Mapping)):
             self.callbacks = [self.callbacks]
+
+    @property
+    def split_seed(self) -> int:
+        """The seed the dataset's ``load`` gets: ``data_seed``, or ``seed`` where it is none."""
+        return self.seed if self.data_seed is None else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -282,7 +292,7 @@ def load_data(cfg: RunConfig):
     """The dataset's splits, preprocessed with statistics fitted on the training split only."""
     from .preprocessing import preprocess_data
 
-    data = create("dataset", cfg.dataset).load(seed=cfg.seed)
+    data = create("dataset", cfg.dataset).load(seed=cfg.split_seed)
     return preprocess_data(data, list(cfg.preprocess))
 
 

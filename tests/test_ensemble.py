@@ -123,11 +123,14 @@ QUICK = ["--dataset", "spiral", "--epochs", "3", "--optimizer", "adam:lr=0.02", 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Three spiral runs that share their data split and differ in width and preprocessing, and one
-    whose seed (and so its split) differs."""
+    """Three spiral runs that share their data split and differ in width and preprocessing, one
+    whose seed (and so its split) differs, and two that differ from "a" only in seed, with the
+    data split of seed 0."""
     root = tmp_path_factory.mktemp("runs")
     variants = {"a": ["--hidden", "16"], "b": ["--hidden", "24", "--preprocess", "standardize"],
-                "c": ["--hidden", "32", "--activation", "tanh"], "other_seed": ["--hidden", "16", "--seed", "1"]}
+                "c": ["--hidden", "32", "--activation", "tanh"], "other_seed": ["--hidden", "16", "--seed", "1"],
+                "seed1": ["--hidden", "16", "--seed", "1", "--data-seed", "0"],
+                "seed2": ["--hidden", "16", "--seed", "2", "--data-seed", "0"]}
     for name, extra in variants.items():
         assert run_cli("train", *QUICK, *extra, "--out", root / name) == 0
     return root
@@ -171,6 +174,37 @@ def test_runs_that_were_split_differently_are_refused_in_one_line(runs, capsys):
     assert "different test splits" in err and err.count("\n") == 1 and "Traceback" not in err
     assert run_cli("evaluate", runs / "a", "--vote", "best") == 2
     assert "vote='best'" in capsys.readouterr().err
+
+
+def test_runs_that_differ_only_in_seed_with_one_data_seed_are_an_ensemble(runs, capsys):
+    members = [runs / "a", runs / "seed1", runs / "seed2"]
+    data = corenn.create("dataset", "spiral").load(seed=0)
+    single = []
+    for run in members:
+        capsys.readouterr()
+        assert run_cli("evaluate", run, "--json") == 0
+        single.append(json.loads(capsys.readouterr().out)["accuracy"])
+        alone = corenn.Ensemble.from_runs([run]).evaluate(data.X_test, data.y_test)
+        assert single[-1] == pytest.approx(alone["ensemble"]["accuracy"])  # tested on data seed 0's split
+    weights = [corenn.Ensemble.from_runs([run]).models[0].model.parameters()[0] for run in members]
+    assert not np.array_equal(weights[0], weights[1]) and not np.array_equal(weights[1], weights[2])
+    assert run_cli("evaluate", *members, "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [m["accuracy"] for m in result["members"]] == pytest.approx(single)
+    assert result["ensemble"] == corenn.Ensemble.from_runs(members).evaluate(data.X_test, data.y_test)["ensemble"]
+    assert run_cli("evaluate", *members) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for run, accuracy in zip(members, single):
+        assert any(line.split() == [f"{accuracy:.4f}", line.split()[1], str(run)] for line in lines)
+    assert lines[-2].split()[0] == f"{result['ensemble']['accuracy']:.4f}" and lines[-2].endswith("ensemble")
+
+
+def test_a_run_without_data_seed_splits_its_data_with_its_seed():
+    from corenn.run import RunConfig
+
+    assert RunConfig(seed=3).split_seed == 3 and RunConfig(seed=3, data_seed=0).split_seed == 0
+    with pytest.raises(corenn.CorennError, match="data_seed"):
+        RunConfig.from_mapping({"data_seed": -1})
 
 
 def test_runs_of_other_classes_are_refused(runs, tmp_path, capsys):

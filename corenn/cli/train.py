@@ -239,7 +239,7 @@ def evaluate_command(runs: List[Path] = typer.Argument(..., help="A run folder, 
         return _evaluate_ensemble(runs, dataset, split, as_json, weights, vote)
     run = runs[0]
     cfg, model, fitted, _ = open_run(run)
-    data = create("dataset", dataset or cfg.dataset).load(seed=cfg.seed)
+    data = create("dataset", dataset or cfg.dataset).load(seed=cfg.split_seed)
     X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
     result = evaluate(model, cfg.loss, apply_preprocessors(fitted, X), y)
     if as_json:
@@ -307,7 +307,7 @@ def _evaluate_ensemble(runs: list[Path], dataset: Optional[str], split: str, as_
     loaded: dict[str, Any] = {}
     first = None
     for member in ensemble.models:
-        spec, seed = dataset or member.config.dataset, member.config.seed
+        spec, seed = dataset or member.config.dataset, member.config.split_seed
         key = json.dumps([spec, seed], sort_keys=True)
         if key not in loaded:
             loaded[key] = create("dataset", spec).load(seed=seed)
@@ -317,9 +317,10 @@ def _evaluate_ensemble(runs: list[Path], dataset: Optional[str], split: str, as_
         elif not (X.shape == first[3].shape and np.array_equal(X, first[3]) and np.array_equal(y, first[4])):
             raise InvalidFile(
                 f"runs {str(first[0].folder)!r} and {str(member.folder)!r} have different {split} splits "
-                f"(dataset {first[1]!r} seed {first[2]} and {spec!r} seed {seed}), so a member may have trained "
-                f"on what another is tested on; ensemble runs with the same dataset and seed (vary --hidden, "
-                f"--activation, --optimizer...) or a dataset whose {split} split does not depend on the seed")
+                f"(dataset {first[1]!r} data seed {first[2]} and {spec!r} data seed {seed}), so a member may have "
+                f"trained on what another is tested on; train the members with one --data-seed (their --seed, "
+                f"--hidden, --optimizer... may differ) or use a dataset whose {split} split does not depend on "
+                f"the seed")
     result = ensemble.evaluate(X, y)
     if as_json:
         print(json.dumps({"split": split, "runs": [str(r) for r in runs], **result}))

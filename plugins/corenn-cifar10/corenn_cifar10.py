@@ -18,6 +18,7 @@ TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_FILE = "test_batch.bin"
 SUBFOLDER = "cifar-10-batches-bin"  # what the archive unpacks into
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+IMAGE = (3, 32, 32)  # channels, rows, columns: each X row is one image flattened in this order
 PIXELS = 3 * 32 * 32  # channel-major: 1024 red, 1024 green, 1024 blue, each row by row
 RECORD = 1 + PIXELS
 ARCHIVE = "cifar-10-binary.tar.gz"
@@ -85,7 +86,8 @@ class Cifar10(corenn_downloads.FolderDataset):
     """CIFAR-10: 32x32 colour images of 10 classes, from the binary version's six batch files.
 
     X (N, 3072) float32, bytes / 255 in [0, 1], in the files' channel-major order (1024 red,
-    then green, then blue, each row by row; ``X.reshape(-1, 3, 32, 32)`` gives the images);
+    then green, then blue, each row by row; ``X.reshape(-1, 3, 32, 32)`` gives the images, and
+    ``Data.sample_shape`` is ``(3, 32, 32)``, so per-channel preprocessing works on them);
     y (N,) int64 in 0..9. The validation part is ``val_fraction`` of data_batch_1..5 (stratified,
     chosen by ``seed``), the test part is test_batch, in order. Files of any whole number of
     records load (subsets work). ``download=True`` fetches the official archive, verifies its
@@ -116,7 +118,8 @@ class Cifar10(corenn_downloads.FolderDataset):
         pixels = np.concatenate([b[0] for b in batches])
         labels = np.concatenate([b[1] for b in batches])
         return dataio.split_train(pixels, labels, *read_batch(found[TEST_FILE]), CLASSES,
-                                  val_fraction=self.val_fraction, rng=rng, features=dataio.unit_pixels)
+                                  val_fraction=self.val_fraction, rng=rng, features=dataio.unit_pixels,
+                                  sample_shape=IMAGE)
 
     @classmethod
     def example_files(cls, folder) -> dict:

@@ -170,3 +170,38 @@ def test_the_checksum_is_the_official_one():
     assert corenn_cifar10.URLS[ARCHIVE] == "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
     assert corenn_cifar10.SHA256[ARCHIVE] == "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
     assert corenn_cifar10.SIZES[ARCHIVE] == 170052171
+
+
+def test_cifar10_declares_its_rows_as_3x32x32_images(tmp_path):
+    _write_set(tmp_path)
+    data = Cifar10(path=str(tmp_path)).load(seed=0)
+    assert data.X_train.shape[1:] == (PIXELS,) and data.sample_shape == (3, 32, 32)
+
+
+def test_a_run_subtracts_the_per_channel_mean_of_its_training_images_and_evaluate_and_predict_do_too(
+        tmp_path, capsys):
+    import json
+
+    from corenn.cli import main
+    from corenn.run import open_run, predict
+
+    _write_set(tmp_path / "cifar", counts=(12, 12, 12, 12, 12, 20))
+    spec = f"cifar10:path={tmp_path / 'cifar'}"
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", spec, "--preprocess", "mean_subtraction:axis=channel", "--hidden", "8",
+                 "--epochs", "2", "--no-progress", "--no-default-callbacks", "--out", str(run)]) == 0
+    _, model, fitted, _ = open_run(run)
+    data = Cifar10(path=str(tmp_path / "cifar")).load(seed=0)
+    images = data.X_train.reshape(-1, 3, 32, 32).astype(np.float64)
+    np.testing.assert_allclose(fitted[0].stat("mean"), images.mean(axis=(0, 2, 3)), rtol=1e-12)
+    assert model.in_features == PIXELS  # the model sees rows
+    centered = (data.X_test.reshape(-1, 3, 32, 32) - images.mean(axis=(0, 2, 3)).reshape(3, 1, 1)).reshape(-1, PIXELS)
+    scores = model.forward(centered.astype(np.float32), training=False)
+    np.testing.assert_array_equal(predict(run, data.X_test), scores.argmax(axis=1))
+    expected = float(np.mean(scores.argmax(axis=1) == data.y_test))
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(expected)
+    np.save(tmp_path / "x.npy", data.X_test)
+    assert main(["predict", str(run), str(tmp_path / "x.npy"), "--out", str(tmp_path / "labels.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), scores.argmax(axis=1))
