@@ -80,6 +80,7 @@ class Sequential:
                 if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
                     g = grads[key] = np.zeros_like(p)
                 self._slots.append((i, key, p, g))
+        self._lay_flat()
         self.in_features = declared_input_width(self.layers[0])
         self.out_features: int | None = None
         self._widths: list[int | None] = [None] * len(self.layers)  # output width of each element
@@ -97,6 +98,52 @@ class Sequential:
                              for key in el.regularized if key in (getattr(el, "params", None) or {})]
         if seed is not None:
             self.reseed(seed)
+
+    def _lay_flat(self) -> None:
+        """Make every parameter a view into one flat buffer, and every gradient a view into
+        another, laid end to end in :meth:`parameters` order (values copied in; same shapes
+        and dtypes), so that an optimizer's packed update (:class:`corenn.optim.Packed`) takes
+        one numpy call per operation for the whole model instead of one per array.
+
+        The layers keep their own arrays where that cannot be done: parameters that are not
+        float32 or float64 arrays of one dtype, or an element whose ``params`` or ``grads``
+        do not keep what is assigned to them."""
+        slots = self._slots
+        if not slots:
+            return
+        dtype = slots[0][2].dtype
+        if dtype not in (np.float32, np.float64) or any(type(p) is not np.ndarray or p.dtype != dtype
+                                                        for _, _, p, _ in slots):
+            return
+        if _end_to_end([p for _, _, p, _ in slots]) and _end_to_end([g for _, _, _, g in slots]):
+            return  # already laid flat (the same layers in another Sequential): shared, as before
+        offsets = np.cumsum([0, *(p.size for _, _, p, _ in slots)]).tolist()
+        flat_params, flat_grads = np.empty(offsets[-1], dtype), np.empty(offsets[-1], dtype)
+        laid = []
+        for (i, key, p, g), a, b in zip(slots, offsets, offsets[1:]):
+            p_view, g_view = flat_params[a:b].reshape(p.shape), flat_grads[a:b].reshape(p.shape)
+            np.copyto(p_view, p)
+            np.copyto(g_view, g)
+            laid.append((i, key, p_view, g_view))
+        try:
+            for (i, key, p, g), (_, _, p_view, g_view) in zip(slots, laid):
+                el = self.layers[i]
+                el.params[key] = p_view
+                if el.grads.get(key) is g:
+                    el.grads[key] = g_view
+            kept = all(self.layers[i].params[key] is p and self.layers[i].grads.get(key) is g
+                       for i, key, p, g in laid)
+        except (TypeError, AttributeError):
+            kept = False
+        if not kept:  # back to the layers' own arrays
+            for i, key, p, g in slots:
+                params, grads = self.layers[i].params, getattr(self.layers[i], "grads", None)
+                if params.get(key) is not p:
+                    params[key] = p
+                if isinstance(grads, dict) and grads.get(key) is not g:
+                    grads[key] = g
+            return
+        self._slots = laid
 
     # -- structure -----------------------------------------------------------
     def _common_dtype(self) -> np.dtype:
@@ -366,6 +413,19 @@ class Sequential:
         lines.insert(1, "-" * len(lines[0]))
         lines.append(f"total: {total:,} parameters, dtype {self._dtype.name}")
         return "\n".join(lines)
+
+
+def _end_to_end(arrays: list[np.ndarray]) -> bool:
+    """Whether ``arrays`` are, in order, all of one flat buffer laid end to end."""
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or base.nbytes != sum(a.nbytes for a in arrays):
+        return False
+    at = base.ctypes.data
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != at:
+            return False
+        at += a.nbytes
+    return True
 
 
 def load_model(path: str | os.PathLike) -> Sequential:

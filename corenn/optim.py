@@ -372,17 +372,21 @@ class Packed:
     operation. A small model is one block: one numpy call per operation on the
     state for the whole model. A block's ``scratch`` arrays are work space of
     the block's size, shared by all blocks (scratch costs one block's memory, not
-    the model's). Operations that involve the parameters or their gradients
-    (separate arrays) go through the block's pieces::
+    the model's). Operations that involve the parameters or their gradients go
+    through the block's slices of their flat buffers where the parameters lie end
+    to end in one buffer and the gradients in another (a :class:`corenn.Sequential`
+    lays them so), else through the block's pieces of the separate arrays::
 
         for block in packed.blocks(params, grads):
             v, s = block.slots["v"], block.scratch[0]
             v *= mu
-            block.gather(block.grads, s)        # the gradient pieces end to end: s = dx
-            s *= lr
+            np.multiply(block.gradient(s), lr, out=s)   # the gradients end to end (gathered if need be)
             v -= s
-            for x, part in zip(block.params, block.slot_views["v"]):
-                x += part
+            if block.flat_params is not None:
+                block.flat_params += v
+            else:
+                for x, part in zip(block.params, block.slot_views["v"]):
+                    x += part
     """
 
     #: the most bytes of one buffer that a block covers (a block's arrays stay in a core's cache)
@@ -415,21 +419,45 @@ class Packed:
         self._blocks[0].everything = plan == [[(i, None) for i in range(len(layout))]]
 
     def blocks(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> list[Block]:
-        """The blocks of this step, each with its pieces of ``params`` and ``grads``."""
+        """The blocks of this step, each with its pieces of ``params`` and ``grads`` (and, where
+        ``params`` and ``grads`` each lie end to end in one buffer, its slices of those)."""
         blocks = self._blocks
         first = blocks[0]
-        if first.everything:
-            first.params, first.grads = params, grads
-            return blocks
         given = first.given  # the arrays the pieces were cut from last time (a trainer passes the same ones)
         if given is not None and len(given) == len(params) + len(grads) \
                 and all(map(operator.is_, given, (*params, *grads))):
             return blocks
         first.given = (*params, *grads)
+        flat_params, flat_grads = self._flat(params), self._flat(grads)
+        if flat_params is None or flat_grads is None or np.shares_memory(flat_params, flat_grads):
+            flat_params = flat_grads = None
         for block in blocks:
-            block.params = [params[i] if rows is None else params[i][rows[0]:rows[1]] for i, rows in block.segments]
-            block.grads = [grads[i] if rows is None else grads[i][rows[0]:rows[1]] for i, rows in block.segments]
+            if block.everything:
+                block.params, block.grads = params, grads
+            else:
+                block.params = [params[i] if rows is None else params[i][rows[0]:rows[1]]
+                                for i, rows in block.segments]
+                block.grads = [grads[i] if rows is None else grads[i][rows[0]:rows[1]]
+                               for i, rows in block.segments]
+            a, b = block.extent
+            block.flat_params = None if flat_params is None else flat_params[a:b]
+            block.flat_grads = None if flat_grads is None else flat_grads[a:b]
         return blocks
+
+    def _flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+        """The 1-d array of which ``arrays`` are consecutive parts in this layout's order
+        (each one C-contiguous, starting where the one before it ends), or None."""
+        first = arrays[0]
+        base = first.base if first.base is not None else first
+        if base.ndim != 1 or not base.flags.c_contiguous or not base.flags.writeable or base.dtype != first.dtype:
+            return None
+        start = first.ctypes.data
+        for x, offset in zip(arrays, self._offsets):
+            if not (x.base is base or x is base) or not x.flags.c_contiguous \
+                    or x.ctypes.data != start + offset * x.itemsize:
+                return None
+        begin = (start - base.ctypes.data) // base.itemsize
+        return base[begin:begin + self._offsets[-1]]
 
     def _extent(self, segments) -> tuple[int, int]:
         """The flat range ``[a, b)`` of a block's segments."""
@@ -456,6 +484,7 @@ class Packed:
 
         return Block(
             segments=segments,
+            extent=(a, b),
             slots={k: flat[a:b] for k, flat in self.slots.items()},
             scratch=tuple(flat[:b - a] for flat in scratch),
             slot_views={k: [piece(views[i], rows) for i, rows in segments] for k, views in self.slot_views.items()},
@@ -470,6 +499,7 @@ class Block:
     or runs of rows of one), in the same order."""
 
     segments: list
+    extent: tuple  # (a, b): the block covers elements a to b of the flat buffers
     slots: dict
     scratch: tuple
     slot_views: dict
@@ -478,11 +508,21 @@ class Block:
     grads: Sequence[np.ndarray] = ()
     everything: bool = False  # whole parameters, all of them: params and grads are the lists given
     given: tuple | None = None  # (on the first block) the params and grads the pieces come from
+    #: the block's part of the one flat buffer that every parameter is a view of, laid out as the
+    #: slots (a model's parameters are; see corenn.Sequential), else None; likewise the gradients
+    flat_params: np.ndarray | None = None
+    flat_grads: np.ndarray | None = None
 
     def gather(self, pieces: Sequence[np.ndarray], out: np.ndarray) -> np.ndarray:
         """``pieces`` (this block's ``params`` or ``grads``) laid end to end into the 1-d ``out``
         (one of :attr:`scratch`): one numpy call where an operation per piece would take one each."""
         return np.concatenate([piece.reshape(-1) for piece in pieces], out=out)
+
+    def gradient(self, out: np.ndarray) -> np.ndarray:
+        """The block's gradients end to end as one 1-d array: :attr:`flat_grads` where the
+        gradients lie in one buffer (no copy; do not write to it), else gathered into ``out``."""
+        flat = self.flat_grads
+        return flat if flat is not None else self.gather(self.grads, out)
 
 
 def _plan_blocks(layout, sizes: list[int], budget: int) -> list[list[tuple[int, tuple[int, int] | None]]]:

@@ -101,6 +101,48 @@ def test_a_layer_that_rebinds_its_grads_still_fills_the_model_gradients():
     assert model.gradients()[1] is grads[1]
 
 
+def test_a_models_parameters_and_gradients_lie_end_to_end_in_one_flat_buffer_each():
+    layers = mlp([5, 4, 3], seed=0).layers
+    before = [layer.params[k].copy() for layer in layers if getattr(layer, "params", None) for k in layer.params]
+    model = Sequential(layers)
+    for arrays in (model.parameters(), model.gradients()):
+        flat = arrays[0].base
+        assert flat.ndim == 1 and flat.size == sum(a.size for a in arrays)
+        at = 0
+        for a in arrays:
+            assert a.base is flat and np.shares_memory(a, flat[at:at + a.size])
+            at += a.size
+    for p, values in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, values)
+    assert [p for layer in layers if getattr(layer, "params", None) for p in layer.params.values()] \
+        == model.parameters()  # the layers' own entries are the views
+    assert all(a is b for a, b in zip(model.parameters(), layers[0].params.values()))
+    assert all(a is b for a, b in zip(model.gradients(), layers[0].grads.values()))
+    again = Sequential(layers)  # the same layers once more: they keep the arrays they have
+    assert all(a is b for a, b in zip(again.parameters(), model.parameters()))
+
+
+def test_a_layer_whose_params_do_not_keep_what_is_assigned_keeps_its_own_arrays():
+    class FrozenParams(dict):
+        def __setitem__(self, key, value):
+            pass  # ignores assignment: the model cannot lay this layer's params flat
+
+    layers = [corenn.create("layer", "dense", in_features=5, out_features=4, dtype="float64", seed=0),
+              corenn.create("activation", "relu"),
+              corenn.create("layer", "dense", in_features=4, out_features=3, dtype="float64", seed=1)]
+    own = dict(layers[0].params)
+    layers[0].params = FrozenParams(own)
+    model = Sequential(layers)
+    assert model.parameters()[0] is own["W"] and model.parameters()[2] is layers[2].params["W"]
+    assert model.parameters()[2].base is None  # all or nothing: no element laid flat
+    X, y = np.ones((3, 5)), np.array([0, 1, 2])
+    loss = corenn.create("loss", "softmax_cross_entropy")
+    compute_loss(model, loss, X, y)
+    before = [p.copy() for p in model.parameters()]
+    corenn.create("optimizer", "momentum").step(model.parameters(), model.gradients())
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.parameters()))
+
+
 def test_the_same_seed_gives_the_same_weights_and_masks():
     a = mlp([5, 6, 3], dropout=0.5, seed=3)
     b = mlp([5, 6, 3], dropout=0.5, seed=3)

@@ -7,6 +7,7 @@ that need it (``needs_closure = True``, such as L-BFGS) use it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import numbers
@@ -290,7 +291,8 @@ def check_no_allocation_per_step(subject: Subject) -> None:
 def check_packed_update_matches_per_parameter(subject: Subject) -> None:
     """An optimizer with a packed (whole-model) update gives the per-parameter update's
     numbers bit for bit, in float32 and float64, in one block and in blocks that cut rows,
-    across a state round trip midway."""
+    across a state round trip midway, with the params and grads separate arrays or laid
+    end to end in one flat buffer each (as :class:`corenn.Sequential` lays them)."""
     opt = subject.make()
     if not (hasattr(opt, "_has_packed_update") and opt._has_packed_update()):
         return
@@ -299,26 +301,43 @@ def check_packed_update_matches_per_parameter(subject: Subject) -> None:
     shapes = [(5, 3), (3,), (2, 2, 2), ()]
     default_block = Packed.BLOCK_BYTES
     try:
-        for block_bytes in (default_block, 40):
+        for block_bytes, dtype, flat in itertools.product((default_block, 40), (np.float32, np.float64),
+                                                          (False, True)):
             Packed.BLOCK_BYTES = block_bytes
-            for dtype in (np.float32, np.float64):
-                runs = []
-                for klass in (cls, per_parameter):
-                    params_rng, grads_rng = np.random.default_rng(0), np.random.default_rng(1)
-                    o = klass(**_hyperparameters_of(subject))
-                    x = [params_rng.standard_normal(s).astype(dtype) for s in shapes]
-                    for step in range(6):
-                        if step == 3:
-                            state = o.state_dict()
-                            o = klass(**_hyperparameters_of(subject))
-                            o.load_state_dict(state)
-                        o.step(x, [grads_rng.standard_normal(s).astype(dtype) for s in shapes])
-                    runs.append(x)
-                for a, b in zip(*runs):
-                    assert np.array_equal(a, b), (f"the packed update differs from the per-parameter one "
-                                                  f"({np.dtype(dtype).name}, blocks of {block_bytes} bytes)")
+            runs = []
+            for klass in (cls, per_parameter):
+                params_rng, grads_rng = np.random.default_rng(0), np.random.default_rng(1)
+                o = klass(**_hyperparameters_of(subject))
+                x = _arrays([params_rng.standard_normal(s).astype(dtype) for s in shapes], flat)
+                dx = _arrays([np.zeros(s, dtype) for s in shapes], flat)
+                for step in range(6):
+                    if step == 3:
+                        state = o.state_dict()
+                        o = klass(**_hyperparameters_of(subject))
+                        o.load_state_dict(state)
+                    for g, s in zip(dx, shapes):
+                        g[...] = grads_rng.standard_normal(s).astype(dtype)
+                    o.step(x, dx)
+                runs.append(x)
+            for a, b in zip(*runs):
+                assert np.array_equal(a, b), (f"the packed update differs from the per-parameter one "
+                                              f"({np.dtype(dtype).name}, blocks of {block_bytes} bytes, "
+                                              f"{'one flat buffer' if flat else 'separate arrays'})")
     finally:
         Packed.BLOCK_BYTES = default_block
+
+
+def _arrays(values: list[np.ndarray], flat: bool) -> list[np.ndarray]:
+    """``values`` as they are, or copied into views of one flat buffer laid end to end."""
+    if not flat:
+        return values
+    buffer = np.empty(sum(v.size for v in values), values[0].dtype)
+    views, at = [], 0
+    for v in values:
+        views.append(buffer[at:at + v.size].reshape(v.shape))
+        views[-1][...] = v
+        at += v.size
+    return views
 
 
 def _hyperparameters_of(subject: Subject) -> dict:

@@ -44,12 +44,12 @@ class Adam(Optimizer):
         lr, eps = self._corrected(hp)
         for block in packed.blocks(params, grads):
             m, v, s = block.slots["m"], block.slots["v"], block.scratch[0]
-            block.gather(block.grads, s)
-            s *= 1.0 - hp.beta1
+            dx = block.gradient(s)
+            np.multiply(dx, 1.0 - hp.beta1, out=s)
             m *= hp.beta1
             m += s
-            block.gather(block.grads, s)
-            np.multiply(s, s, out=s)
+            dx = block.gradient(s)
+            np.multiply(dx, dx, out=s)
             s *= 1.0 - hp.beta2
             v *= hp.beta2
             v += s
@@ -57,8 +57,11 @@ class Adam(Optimizer):
             s += eps
             np.divide(m, s, out=s)
             s *= lr
-            for x, part in zip(block.params, block.scratch_views[0]):
-                x -= part
+            if block.flat_params is not None:
+                block.flat_params -= s
+            else:
+                for x, part in zip(block.params, block.scratch_views[0]):
+                    x -= part
 
     def _corrected(self, hp):
         """lr and eps with the bias corrections folded in (see corenn.optim.adaptive_step)."""

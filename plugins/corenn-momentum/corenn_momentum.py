@@ -35,11 +35,13 @@ class Momentum(Optimizer):
         for block in packed.blocks(params, grads):
             v, s = block.slots["v"], block.scratch[0]
             v *= hp.mu
-            block.gather(block.grads, s)
-            s *= hp.lr
+            np.multiply(block.gradient(s), hp.lr, out=s)
             v -= s
-            for x, part in zip(block.params, block.slot_views["v"]):
-                x += part
+            if block.flat_params is not None:
+                block.flat_params += v
+            else:
+                for x, part in zip(block.params, block.slot_views["v"]):
+                    x += part
 
 
 @corenn.hookimpl
