@@ -81,11 +81,16 @@ def from_forward(component: Any, *names: str) -> Any:
     An attribute that is missing or None (no forward yet) raises :class:`InvalidInput`
     naming the component, instead of a raw AttributeError or TypeError.
     """
-    values = tuple(getattr(component, name, None) for name in names)
-    if any(value is None for value in values):
-        raise InvalidInput(f"{component_name(component)}: backward() was called before forward(); "
-                           "run forward() on the batch first")
-    return values[0] if len(values) == 1 else values
+    if len(names) == 1:  # the common case, on every backward: no tuple
+        value = getattr(component, names[0], None)
+        if value is not None:
+            return value
+    else:
+        values = tuple(getattr(component, name, None) for name in names)
+        if all(value is not None for value in values):
+            return values
+    raise InvalidInput(f"{component_name(component)}: backward() was called before forward(); "
+                       "run forward() on the batch first")
 
 
 def as_labels(y: Any, where: str, *, n: int | None = None, num_classes: int | None = None) -> np.ndarray:

@@ -20,6 +20,7 @@ import copy
 import inspect
 import json
 import os
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ from .spec import InvalidSpec, format_spec, parse_spec
 FORMAT = "corenn.sequential"
 FORMAT_VERSION = 1
 _ELEMENT_KINDS = ("layer", "activation")
+#: the flat parameter and gradient buffers of living models (see Sequential._lay_flat), by id
+_FLAT_BUFFERS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 #: the hyperparameters a model summary shows: those the capabilities name
 _WIDTH_FIELDS = ((TakesInputWidth, "input_width_field"), (SetsOutputWidth, "output_width_field"),
                  (DropsUnits, "keep_prob_field"))
@@ -117,6 +120,9 @@ class Sequential:
             return
         if _end_to_end([p for _, _, p, _ in slots]) and _end_to_end([g for _, _, _, g in slots]):
             return  # already laid flat (the same layers in another Sequential): shared, as before
+        if any(a.base is not None and _FLAT_BUFFERS.get(id(a.base)) is a.base
+               for _, _, p, g in slots for a in (p, g)):
+            return  # some layers are another model's (in its buffers): re-laying them would cut that model off
         offsets = np.cumsum([0, *(p.size for _, _, p, _ in slots)]).tolist()
         flat_params, flat_grads = np.empty(offsets[-1], dtype), np.empty(offsets[-1], dtype)
         laid = []
@@ -144,6 +150,7 @@ class Sequential:
                     grads[key] = g
             return
         self._slots = laid
+        _FLAT_BUFFERS[id(flat_params)], _FLAT_BUFFERS[id(flat_grads)] = flat_params, flat_grads
 
     # -- structure -----------------------------------------------------------
     def _common_dtype(self) -> np.dtype:

@@ -184,6 +184,7 @@ class Trainer:
         self.step = 0
         self.steps_per_epoch = 0
         self.full_batch = isinstance(self.optimizer, NeedsClosure) and bool(self.optimizer.needs_closure)
+        self._reads_current = isinstance(self.optimizer, CurrentValues)  # once: a protocol check costs ~6 us
         self.rng = np.random.default_rng(seed)
         model.reseed(self.rng.spawn(1)[0])
         self._params = model.parameters()
@@ -389,7 +390,7 @@ class Trainer:
     def current_lr(self) -> float:
         """The learning rate the optimizer's next step uses (its ``lr`` read in the schedule's unit)."""
         opt = self.optimizer
-        if isinstance(opt, CurrentValues):
+        if self._reads_current:
             return float(opt.current("lr"))
         return float(value_at(opt.lr, self.step, self.steps_per_epoch))
 

@@ -436,3 +436,14 @@ def test_summary_lists_layers_shapes_and_parameter_counts():
     assert any(line.split()[-1] == "48" for line in lines)  # 5*8 + 8
     assert "total: 91 parameters" in text  # 48 + 16 + 27
 
+
+
+def test_a_model_built_from_another_models_layers_and_more_leaves_the_first_model_whole():
+    first = corenn.mlp([4, 5, 3], seed=0)
+    params = first.parameters()
+    second = corenn.Sequential([*first.layers, corenn.create("activation", "relu")])
+    assert all(p is q for p, q in zip(first.parameters(), params))
+    assert all(layer.params[key] is p for (layer, key), p in
+               zip([(el, k) for el in first.layers for k in el.params], first.parameters()))
+    first.parameters()[0][...] = 7.0
+    assert (second.parameters()[0] == 7.0).all()  # the layers are shared, as they were before
