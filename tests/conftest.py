@@ -161,3 +161,20 @@ def plugin_env(uv):
         yield env
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def assert_same_run():
+    """``assert_same_run(a, b)``: two run folders hold the same model, bit for bit, and the same losses."""
+    import numpy as np
+
+    from corenn.files import load_arrays
+
+    def check(a: Path, b: Path) -> None:
+        first, _ = load_arrays(a / "model.npz")
+        second, _ = load_arrays(b / "model.npz")
+        assert first.keys() == second.keys() and all(np.array_equal(first[k], second[k]) for k in first)
+        losses = [json.loads((folder / "history.json").read_text())["loss"] for folder in (a, b)]
+        assert losses[0] == losses[1]
+
+    return check

@@ -271,7 +271,7 @@ def test_a_third_party_layer_trains_through_corenn_train_layer(third_party, tmp_
 
 
 @pytest.mark.parametrize("shuffle", ["--no-shuffle", "--shuffle"])
-def test_a_run_described_by_a_layer_list_resumes_bit_identically(tmp_path, shuffle):
+def test_a_run_described_by_a_layer_list_resumes_bit_identically(tmp_path, shuffle, assert_same_run):
     args = ["train", "--dataset", "spiral", "--no-progress", "--no-default-callbacks", shuffle,
             "--layer", "dense:out_features=16", "--layer", "maxout:k=2", "--layer", "dropout:keep_prob=0.8",
             "--regularizer", "l2:strength=1e-3", "--regularizer", "max_norm:max_value=2",
@@ -282,12 +282,7 @@ def test_a_run_described_by_a_layer_list_resumes_bit_identically(tmp_path, shuff
     assert 'layers = ["dense:out_features=16", "maxout:k=2", "dropout:keep_prob=0.8"]' in config
     (tmp_path / "part" / "config.toml").write_text(config.replace("epochs = 2", "epochs = 4"))
     assert run_cli("train", "--resume", tmp_path / "part", "--no-progress") == 0
-    a, _ = load_arrays(tmp_path / "whole" / "model.npz")
-    b, _ = load_arrays(tmp_path / "part" / "model.npz")
-    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-    whole = json.loads((tmp_path / "whole" / "history.json").read_text())
-    resumed = json.loads((tmp_path / "part" / "history.json").read_text())
-    assert whole["loss"] == resumed["loss"]
+    assert_same_run(tmp_path / "whole", tmp_path / "part")
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -121,7 +121,7 @@ def test_a_run_whose_preprocessing_file_is_not_corenns_is_a_clear_error(tmp_path
     assert "preprocess.npz" in err and "Traceback" not in err
 
 
-def test_a_run_killed_with_sigkill_resumes_to_exactly_the_uninterrupted_result(tmp_path):
+def test_a_run_killed_with_sigkill_resumes_to_exactly_the_uninterrupted_result(tmp_path, assert_same_run):
     args = ["train", "--dataset", "digits", "--hidden", "64", "--epochs", "8", "--batch-size", "16",
             "--dropout", "0.9", "--no-progress", "--no-default-callbacks"]
     subprocess.run([CORENN, *args, "--out", tmp_path / "whole"], check=True, capture_output=True)
@@ -141,12 +141,7 @@ def test_a_run_killed_with_sigkill_resumes_to_exactly_the_uninterrupted_result(t
 
     subprocess.run([CORENN, "train", "--resume", tmp_path / "killed", "--no-progress"], check=True,
                    capture_output=True)
-    a, _ = load_arrays(tmp_path / "whole" / "model.npz")
-    b, _ = load_arrays(tmp_path / "killed" / "model.npz")
-    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-    whole = json.loads((tmp_path / "whole" / "history.json").read_text())
-    resumed = json.loads((tmp_path / "killed" / "history.json").read_text())
-    assert whole["loss"] == resumed["loss"]
+    assert_same_run(tmp_path / "whole", tmp_path / "killed")
 
 
 def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(tmp_path):
