@@ -28,7 +28,7 @@ import numpy as np
 from .arrays import as_float_array, as_labels
 from .component import hyperparameters, spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
-from .files import load_arrays, save_arrays
+from .files import flatten_state, load_arrays, save_arrays, unflatten_state
 from .model import BatchLoss, apply_constraints, as_regularizers, evaluate
 from .protocols import CurrentValues, NeedsClosure, StatefulCallback, Stochastic
 from .registry import create
@@ -463,8 +463,6 @@ class Trainer:
     # -- checkpoints ----------------------------------------------------------
     def save_checkpoint(self, path: str | Path) -> Path:
         """Write model, optimizer state, generator states, history and position atomically."""
-        from .optim import flatten_state
-
         self._count_seconds()
         arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         opt_arrays, opt_doc = flatten_state(self.optimizer.state_dict())
@@ -528,8 +526,6 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore everything :meth:`save_checkpoint` wrote; :meth:`fit` then continues from there."""
-        from .optim import unflatten_state
-
         arrays, doc = load_arrays(path, what="checkpoint")
         if not isinstance(doc, dict) or doc.get("format") != "corenn-checkpoint":
             raise InvalidFile(f"{path} is not a corenn checkpoint")
