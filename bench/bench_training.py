@@ -29,9 +29,9 @@ the same run only. The small model gets more samples per timing (its steps take 
 the data, the parameters, their gradients, the optimizer state and one batch's
 activations (every layer's output, kept for backward); also ``fit`` at the defaults
 (train accuracy and update ratios on), and the hand loop.
-``--bookkeeping``: one epoch of ``fit`` at the defaults (train accuracy on 2000 samples,
-update ratios every 10 steps) against the training steps alone, as the fraction of the
-epoch the per-epoch bookkeeping takes.
+``--bookkeeping``: one epoch of ``fit`` at the defaults (train accuracy on a twentieth of
+the training set, 250 to 2000 samples; update ratios every 10 steps) against the training steps
+alone, as the fraction of the epoch the per-epoch bookkeeping takes.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def time_corenn(sizes, batch, X, y, optimizer, **defaults):
 
 
 def time_corenn_defaults(sizes, batch, X, y, optimizer):
-    return time_corenn(sizes, batch, X, y, optimizer, ratio_every=10, train_eval_size=2000)
+    return time_corenn(sizes, batch, X, y, optimizer, ratio_every=10, train_eval_size=None)
 
 
 def time_hand(sizes, batch, X, y, optimizer):

@@ -128,3 +128,29 @@ def fans(shape) -> tuple[int, int]:
         return shape[0], shape[0]
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[0] * receptive, shape[1] * receptive
+
+
+def flat_buffer(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The 1-d array of which ``arrays`` are, in order, consecutive C-contiguous parts laid end
+    to end and covering it whole (as :class:`corenn.Sequential` lays its parameters), or None."""
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is None or type(base) is not np.ndarray or base.ndim != 1 \
+            or base.nbytes != sum(a.nbytes for a in arrays):
+        return None
+    at = base.ctypes.data
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != at:
+            return None
+        at += a.nbytes
+    return base
+
+
+def views_like(buffer: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Views of the 1-d ``buffer`` with the shapes of ``arrays``, laid end to end in order."""
+    views, at = [], 0
+    for a in arrays:
+        views.append(buffer[at:at + a.size].reshape(a.shape))
+        at += a.size
+    return views

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import files
-from .arrays import as_float_array, as_labels, resolve_dtype
+from .arrays import as_float_array, as_labels, flat_buffer, resolve_dtype
 from .component import NOTHING, component_name, hyperparameter_values, hyperparameters, spec_of
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput, PluginError, UnknownComponent
 from .protocols import (ChecksInput, DropsUnits, HasBuffers, InvertsWidth, MapsWidth, Regularized,
@@ -118,7 +118,7 @@ class Sequential:
         if dtype not in (np.float32, np.float64) or any(type(p) is not np.ndarray or p.dtype != dtype
                                                         for _, _, p, _ in slots):
             return
-        if _end_to_end([p for _, _, p, _ in slots]) and _end_to_end([g for _, _, _, g in slots]):
+        if flat_buffer([p for _, _, p, _ in slots]) is not None and flat_buffer([g for _, _, _, g in slots]) is not None:
             return  # already laid flat (the same layers in another Sequential): shared, as before
         if any(a.base is not None and _FLAT_BUFFERS.get(id(a.base)) is a.base
                for _, _, p, g in slots for a in (p, g)):
@@ -420,19 +420,6 @@ class Sequential:
         lines.insert(1, "-" * len(lines[0]))
         lines.append(f"total: {total:,} parameters, dtype {self._dtype.name}")
         return "\n".join(lines)
-
-
-def _end_to_end(arrays: list[np.ndarray]) -> bool:
-    """Whether ``arrays`` are, in order, all of one flat buffer laid end to end."""
-    base = arrays[0].base
-    if base is None or base.ndim != 1 or base.nbytes != sum(a.nbytes for a in arrays):
-        return False
-    at = base.ctypes.data
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != at:
-            return False
-        at += a.nbytes
-    return True
 
 
 def load_model(path: str | os.PathLike) -> Sequential:

@@ -25,16 +25,21 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .arrays import as_float_array, as_labels
+from .arrays import as_float_array, as_labels, flat_buffer, views_like
 from .component import hyperparameters, spec_of, value_at
 from .errors import CorennError, InvalidFile, InvalidHyperparameter, InvalidInput
 from .files import flatten_state, load_arrays, save_arrays, unflatten_state
-from .model import BatchLoss, apply_constraints, as_regularizers, evaluate
+from .model import BatchLoss, Sequential, apply_constraints, as_regularizers, evaluate
 from .protocols import CurrentValues, NeedsClosure, StatefulCallback, Stochastic
 from .registry import create
 from .threads import blas_threads, check_threads, thread_count
 
 CHECKPOINT_VERSION = 1
+#: the per-epoch training accuracy's automatic subset: a twentieth of the training set, within these
+#: bounds (its forward pass then costs ~2% of an epoch, and it is as large as a small validation set)
+EVAL_FRACTION, EVAL_LEAST, EVAL_MOST = 20, 250, 2000
+#: elements per block of the update-ratio difference (256 KiB of float32: stays in cache)
+RATIO_BLOCK = 1 << 16
 
 
 class TrainingDiverged(CorennError):
@@ -136,7 +141,12 @@ class Trainer:
     ``checkpoint`` is a file path written atomically after every epoch.
     ``ratio_every`` is how often (in steps; 0: never) the update/weight ratios are
     recorded; ``train_eval_size`` how many training samples the per-epoch training
-    accuracy is measured on (negative: all). ``threads`` is the number of BLAS threads
+    accuracy is measured on (negative: all; None: a twentieth of the training set, at
+    least 250 and at most 2000 samples, so that the pass costs ~2% of an epoch).
+    When the loss becomes NaN or infinite the model goes back to its last good weights:
+    those of the latest step whose loss was finite among the first step of each epoch
+    (and of each :meth:`fit`) and every ``ratio_every``-th step (the ratios are measured
+    against them, so they cost no second copy of the model). ``threads`` is the number of BLAS threads
     of :meth:`fit` and :meth:`evaluate`, or ``"auto"`` (see :mod:`corenn.threads`).
     """
 
@@ -144,7 +154,7 @@ class Trainer:
                  regularizer: Any = None, batch_size: int = 64, epochs: int = 20, seed: int = 0,
                  callbacks: Iterable[Any] = (), *, schedule: Any = None, schedule_unit: str = "epoch",
                  regularized_layers: Sequence[int] | None = None, checkpoint: str | Path | None = None,
-                 ratio_every: int = 10, train_eval_size: int = 2000, shuffle: bool = True,
+                 ratio_every: int = 10, train_eval_size: int | None = None, shuffle: bool = True,
                  threads: int | str = "auto"):
         for field, value, least in (("batch_size", batch_size, 1), ("epochs", epochs, 0), ("seed", seed, 0),
                                     ("ratio_every", ratio_every, 0)):
@@ -174,6 +184,9 @@ class Trainer:
         self.regularized_layers = regularized_layers
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.ratio_every = ratio_every
+        if train_eval_size is not None and (isinstance(train_eval_size, bool)
+                                            or not isinstance(train_eval_size, (int, np.integer))):
+            raise InvalidHyperparameter("Trainer", "train_eval_size", train_eval_size, "must be an integer or None")
         self.train_eval_size = train_eval_size
         self.threads = check_threads(threads)
         self._fit_threads: int | None = None  # the count in force while fit runs
@@ -190,8 +203,12 @@ class Trainer:
         self._params = model.parameters()
         self._grads = model.gradients()
         self._names = [n for n, _ in model.named_parameters()]
-        self._before = None  # buffers for update ratios, made on first use
-        self._good = [np.array(p, copy=True) for p in self._params]
+        self._flat_params = flat_buffer(self._params)  # the model's one parameter buffer, if it has one
+        self._good_flat = None if self._flat_params is None else self._flat_params.copy()
+        self._good = [np.array(p, copy=True) for p in self._params] if self._good_flat is None else \
+            views_like(self._good_flat, self._params)
+        self._remember_next = True  # copy the weights to _good at the next step (an epoch's or fit's first)
+        self._scratch: np.ndarray | None = None  # for the update ratios, made on first use
         self._position: tuple[np.ndarray, int] | None = None  # (permutation, next batch) of an interrupted epoch
         self._interrupted = False
         self._stopped_at_checkpoint = False  # a callback had stopped the run that a loaded checkpoint holds
@@ -245,6 +262,7 @@ class Trainer:
         if not self.stop_training:
             self.history.stopped = None  # a resumed run is judged by how this segment ends
         self._segment = (time.perf_counter(), self.history.seconds)
+        self._remember_next = True
         with _deferred_interrupts(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
                 self._loop(X, y, validation and (Xv, yv), bs, xbuf, ybuf, eval_idx, objective)
@@ -294,7 +312,7 @@ class Trainer:
                 for schedule in self.observing_schedules():
                     schedule.observe(self.epoch, logs)
                 self.epoch += 1
-                self._remember_good()
+                self._remember_next = True
                 for cb in self.callbacks:
                     _call(cb, "on_epoch_end", self, self.epoch - 1, logs)
                 if self._interrupted:  # during a full-batch step or the end-of-epoch work: checkpointed below
@@ -322,10 +340,13 @@ class Trainer:
 
     def _train_eval_indices(self, n: int) -> np.ndarray:
         """A fixed subset of the training set on which per-epoch train accuracy is measured."""
-        if n <= self.train_eval_size or self.train_eval_size < 0:
+        size = self.train_eval_size
+        if size is None:
+            size = max(EVAL_LEAST, min(EVAL_MOST, n // EVAL_FRACTION))
+        if n <= size or size < 0:
             return np.arange(n)
         seed = None if self.seed is None else self.seed + 1
-        return np.random.default_rng(seed).choice(n, self.train_eval_size, replace=False)
+        return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
     def _minibatch_step(self, Xb, yb, objective) -> tuple[float, float, float]:
         for cb in self.callbacks:
@@ -334,8 +355,8 @@ class Trainer:
         self._check_finite(data_loss + reg_loss)
         lr = self.current_lr()
         measure = self.ratio_every and self.step % self.ratio_every == 0
-        if measure:
-            self._snapshot()
+        if measure or self._remember_next:
+            self._remember_good()  # the loss was finite at these weights
         self.optimizer.step(self._params, self._grads)
         if self.regularizers:
             apply_constraints(self.model, self.regularizers, self.regularized_layers)
@@ -354,7 +375,7 @@ class Trainer:
         for cb in self.callbacks:
             _call(cb, "on_batch_begin", self, self.step)
         lr = self.current_lr()
-        self._snapshot()
+        self._remember_good()  # the loss was finite at these weights (checked after the last step)
         self.optimizer.step(self._params, self._grads, closure=closure)
         if self.regularizers:
             apply_constraints(self.model, self.regularizers, self.regularized_layers)
@@ -407,22 +428,30 @@ class Trainer:
                 f"{kept}. Lower the learning rate (try 10x smaller), "
                 "check the data for NaN or huge values, or standardize the inputs")
 
-    def _snapshot(self) -> None:
-        if self._before is None:
-            self._before = [np.empty_like(p) for p in self._params]
-        for buf, p in zip(self._before, self._params):
-            np.copyto(buf, p)
-
     def _record_ratios(self) -> None:
+        """``||W - W_before|| / ||W_before||`` per parameter, ``W_before`` being the last good weights
+        (copied just before this step's update); ``||a||^2`` as ``a.a`` (BLAS dot), the difference
+        taken and both sums made block by block of ``RATIO_BLOCK`` elements (no copy of the model)."""
+        if self._scratch is None:
+            self._scratch = np.empty(min(RATIO_BLOCK, max(p.size for p in self._params)), self._params[0].dtype)
         row = {"step": self.step}
-        for name, buf, p in zip(self._names, self._before, self._params):
-            flat = buf.reshape(-1)  # ||a|| as sqrt(a.a): one BLAS call, a third of np.linalg.norm's time
-            weight = math.sqrt(float(np.dot(flat, flat)))
-            np.subtract(p, buf, out=buf)
-            row[name] = math.sqrt(float(np.dot(flat, flat))) / weight if weight > 0 else float("nan")
+        for name, good, p in zip(self._names, self._good, self._params):
+            before, after = good.reshape(-1), p.reshape(-1)
+            weight = moved = 0.0
+            for a in range(0, before.size, RATIO_BLOCK):  # each block of `before` read once from memory
+                block = before[a:a + RATIO_BLOCK]
+                diff = self._scratch[:block.size]
+                np.subtract(after[a:a + RATIO_BLOCK], block, out=diff)
+                moved += float(np.dot(diff, diff))
+                weight += float(np.dot(block, block))
+            row[name] = math.sqrt(moved / weight) if weight > 0 else float("nan")
         self.history.ratios.append(row)
 
     def _remember_good(self) -> None:
+        self._remember_next = False
+        if self._good_flat is not None:
+            np.copyto(self._good_flat, self._flat_params)
+            return
         for good, p in zip(self._good, self._params):
             np.copyto(good, p)
 
@@ -445,12 +474,18 @@ class Trainer:
         return logs
 
     def _accuracy(self, X, y, idx) -> float:
-        """Accuracy on the samples ``idx`` of X, in chunks of at most ~4 MiB of X (not one copy of them all)."""
-        rows = max(64, min(1024, (4 << 20) // max(1, X.shape[1] * X.itemsize)))
+        """Accuracy in inference mode on the samples ``idx`` of X (checked on entry to fit), gathered
+        into one buffer of at most ~1 MiB at a time (not one copy of them all)."""
+        rows = min(len(idx), max(64, min(1024, (1 << 20) // max(1, X.shape[1] * X.itemsize))))
+        batch = np.empty((rows, X.shape[1]), X.dtype)
+        model = self.model
+        run = model._run if isinstance(model, Sequential) else model.forward
         correct = 0
         for start in range(0, len(idx), rows):
             part = idx[start:start + rows]
-            correct += int(np.count_nonzero(self.model.predict(X[part], batch_size=rows) == y[part]))
+            xb = batch[:len(part)]
+            X.take(part, axis=0, out=xb)
+            correct += int(np.count_nonzero(np.argmax(run(xb, False), axis=1) == y[part]))
         return correct / len(idx)
 
     def evaluate(self, X: Any, y: Any, batch_size: int = 1024) -> dict:

@@ -303,3 +303,53 @@ def test_a_stop_at_the_last_batch_of_an_epoch_still_ends_that_epoch(spiral):
     _, trainer = make(spiral, epochs=4, callbacks=[stopper])
     history = trainer.fit(spiral.X_train, spiral.y_train)
     assert trainer.step == steps_per_epoch and stopper.epochs_ended == [0] and len(history.epochs) == 1
+
+
+def test_an_update_ratio_is_the_norm_of_the_steps_change_over_the_norm_of_the_weights_before_it(spiral):
+    model, trainer = make(spiral, optimizer="sgd:lr=0.1", epochs=1, ratio_every=3, batch_size=len(spiral.X_train))
+    before = weights(model)
+    history = trainer.fit(spiral.X_train, spiral.y_train)
+    (name, _), after = model.named_parameters()[0], model.parameters()[0]
+    expected = np.linalg.norm(after - before[0]) / np.linalg.norm(before[0])
+    assert history.ratios[0][name] == pytest.approx(expected, rel=1e-5)
+
+
+def test_update_ratios_cost_no_second_copy_of_the_model():
+    import tracemalloc
+
+    X = np.random.default_rng(0).standard_normal((64, 300), dtype=np.float32)
+    y = np.arange(64) % 10
+    peaks = {}
+    for every in (0, 1):
+        model = corenn.mlp([300, 2000, 10], seed=0)
+        trainer = corenn.Trainer(model, optimizer="momentum", batch_size=32, epochs=1, ratio_every=every,
+                                 train_eval_size=0)
+        tracemalloc.start()
+        trainer.fit(X, y)
+        peaks[every] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    model_bytes = sum(p.nbytes for p in model.parameters())
+    assert peaks[1] - peaks[0] < model_bytes / 4
+
+
+def test_a_diverged_run_goes_back_to_the_weights_of_its_last_measured_step_with_a_finite_loss(spiral):
+    seen = []
+
+    class Watch(Callback):
+        def on_batch_begin(self, trainer, step):
+            seen.append(weights(trainer.model))
+
+    model, trainer = make(spiral, optimizer="sgd:lr=1e4", epochs=50, ratio_every=2, callbacks=[Watch()])
+    with pytest.raises(TrainingDiverged):
+        trainer.fit(spiral.X_train * 100, spiral.y_train)
+    last_measured = max(r["step"] for r in trainer.history.ratios)
+    for a, b in zip(model.parameters(), seen[last_measured]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n, measured", [(100, 100), (1000, 250), (10_000, 500), (100_000, 2000)])
+def test_training_accuracy_is_measured_on_a_twentieth_of_the_data_within_250_and_2000_samples(n, measured):
+    _, trainer = make(corenn.create("dataset", "spiral").load(seed=0), epochs=1)
+    assert len(trainer._train_eval_indices(n)) == measured
+    trainer.train_eval_size = 40
+    assert len(trainer._train_eval_indices(n)) == 40
