@@ -19,8 +19,8 @@ a fair share. So training holds the pool at the count this setting gives:
   at least 1 and at most the threads the pool has (``OPENBLAS_NUM_THREADS``
   and any outer limit, such as the search's one thread per trial, still hold)
   and the cores that other processes leave free when it is decided (on Linux:
-  the runnable tasks of ``/proc/loadavg``, sampled for ~50 ms, only where the
-  work alone would ask for more than one thread).
+  the runnable tasks of ``/proc/loadavg`` less this process's own, sampled for
+  ~50 ms, only where the work alone would ask for more than one thread).
 
 See docs/performance.md for the measurements behind :data:`WORK_PER_THREAD`.
 """
@@ -94,19 +94,44 @@ def free_cores() -> int:
 
 
 def others_running(samples: int = 10, interval: float = 0.005) -> float | None:
-    """The median number of runnable tasks other than this one over ``samples`` readings of
-    ``/proc/loadavg`` (its fourth field, running/total); None where there is no such file."""
+    """The median number of runnable tasks of other processes over ``samples`` readings of
+    ``/proc/loadavg`` (its fourth field, running/total) less this process's own runnable
+    threads (``/proc/self/task``: BLAS workers spin for a while after a product, and are
+    not another process's load); None where there is no such file."""
     counts = []
     for i in range(samples):
-        try:
-            with open("/proc/loadavg", encoding="ascii") as f:
-                running = int(f.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
+        running = _all_running()
+        if running is None:
             return None
-        counts.append(running - 1)  # this thread runs while it reads
+        counts.append(max(0, running - _own_running()))
         if i < samples - 1:
             time.sleep(interval)
     return statistics.median(counts)
+
+
+def _all_running() -> int | None:
+    """The runnable tasks of the whole machine now (``/proc/loadavg``), or None."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _own_running() -> int:
+    """This process's threads in the running state (at least 1: the one reading)."""
+    count = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat", encoding="ascii") as f:
+                count += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return max(1, count)
 
 
 def pool_size() -> int:

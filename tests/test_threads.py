@@ -97,3 +97,15 @@ def test_auto_leaves_the_cores_that_other_processes_run_on(monkeypatch):
 def test_other_running_tasks_are_read_from_the_load_average():
     others = threads.others_running(samples=2, interval=0.001)
     assert others is None or others >= 0
+
+
+def test_this_processs_own_running_threads_are_not_counted_as_other_processes(monkeypatch):
+    monkeypatch.setattr(threads, "_all_running", lambda: 5)
+    monkeypatch.setattr(threads, "_own_running", lambda: 3)  # e.g. BLAS workers still spinning after a product
+    assert threads.others_running(samples=3, interval=0) == 2
+    monkeypatch.setattr(threads, "_all_running", lambda: None)
+    assert threads.others_running(samples=3, interval=0) is None
+
+
+def test_this_process_counts_at_least_the_thread_that_reads():
+    assert threads._own_running() >= 1
