@@ -20,7 +20,8 @@ a fair share. So training holds the pool at the count this setting gives:
   and any outer limit, such as the search's one thread per trial, still hold)
   and the cores that other processes leave free when it is decided (on Linux:
   the runnable tasks of ``/proc/loadavg`` less this process's own, sampled for
-  ~50 ms, only where the work alone would ask for more than one thread).
+  ~5 ms, only where the work alone would ask for more than one thread: a process
+  that keeps a core busy is runnable at every reading).
 
 See docs/performance.md for the measurements behind :data:`WORK_PER_THREAD`.
 """
@@ -93,7 +94,7 @@ def free_cores() -> int:
     return cores if others is None else max(1, cores - round(others))
 
 
-def others_running(samples: int = 10, interval: float = 0.005) -> float | None:
+def others_running(samples: int = 5, interval: float = 0.001) -> float | None:
     """The median number of runnable tasks of other processes over ``samples`` readings of
     ``/proc/loadavg`` (its fourth field, running/total) less this process's own runnable
     threads (``/proc/self/task``: BLAS workers spin for a while after a product, and are
