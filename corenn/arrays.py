@@ -50,10 +50,11 @@ def as_float_array(x: Any, where: str, *, ndim: int | tuple[int, ...] | None = N
         raise InvalidInput(f"{where}: expected a {want}-d array, got shape {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise InvalidInput(f"{where}: got an empty array of shape {arr.shape}")
-    # a finite sum means every value is finite (NaN and inf propagate); summing in float64 checks
-    # without the temporary boolean array of isfinite (an eighth to a quarter of the data's memory)
+    # a finite sum means every value is finite (NaN and inf propagate): one pass, without the
+    # temporary boolean array of isfinite (an eighth to a quarter of the data's memory); a sum that
+    # overflows, all values finite, only sends the check to isfinite
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(arr, axis=None, dtype=np.float64)
+        total = np.add.reduce(arr, axis=None)
     if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.isfinite(arr).sum())
         raise InvalidInput(f"{where}: input holds {bad} NaN or infinite value(s); clean or impute the data first")
