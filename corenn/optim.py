@@ -58,6 +58,7 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -80,6 +81,25 @@ Closure = Callable[[], tuple[float, Sequence[np.ndarray]]]
 #: field metadata key: the rule for values a schedule gives, where it differs from the field's own
 SCHEDULED_CHECK = "scheduled_check"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: blocks per thread below which a packed update stays on one thread (the hand-off costs more)
+SHARD_BLOCKS = 4
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _update_pool(workers: int) -> ThreadPoolExecutor:
+    """The threads that run packed-update shards beside the calling thread (made once, grown on need)."""
+    global _pool
+    if _pool is None or _pool[0] < workers:
+        _pool = (workers, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corenn-update"))
+    return _pool[1]
+
+
+def stop_update_threads() -> None:
+    """End the threads of packed-update shards, once they are idle (made again on need)."""
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=True)
+        _pool = None
 
 
 class Optimizer:
@@ -97,6 +117,10 @@ class Optimizer:
     slot_names: ClassVar[tuple[str, ...]] = ()
     scratch_count: ClassVar[int] = 0
     needs_closure: ClassVar[bool] = False
+    #: update_packed reaches the state only through ``packed.blocks()`` and each block's work
+    #: reads nothing of another block: then a big model's blocks are split over ``update_threads``
+    #: threads (:meth:`Packed.shards`), with the same numbers
+    blockwise: ClassVar[bool] = False
 
     def __attrs_pre_init__(self) -> None:
         self.steps: int = 0
@@ -106,6 +130,8 @@ class Optimizer:
         self._slots: dict[str, list[np.ndarray]] | None = None
         self._bound: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] | None = None
         self._packed: Packed | None = None
+        #: threads a blockwise packed update may use (the trainer sets its BLAS thread count)
+        self.update_threads: int = 1
 
     # -- the public protocol ------------------------------------------------
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], closure: Closure | None = None) -> None:
@@ -202,8 +228,18 @@ class Optimizer:
         optimizer has it (and the parameters share one dtype), else :meth:`update` per array."""
         if self._bound is None:
             self._bind()
-        if self._packed is not None:
-            self.update_packed(params, grads, self._packed, hp)
+        packed = self._packed
+        if packed is not None:
+            count = self.update_threads
+            if count > 1 and self.blockwise and len(packed._blocks) >= SHARD_BLOCKS * count:
+                shards = packed.shards(count)
+                pending = [_update_pool(count - 1).submit(self.update_packed, params, grads, shard, hp)
+                           for shard in shards[1:]]
+                self.update_packed(params, grads, shards[0], hp)
+                for future in pending:
+                    future.result()
+                return
+            self.update_packed(params, grads, packed, hp)
             return
         update = self.update
         for x, dx, (slots, scratch) in zip(params, grads, self._bound):
@@ -417,11 +453,34 @@ class Packed:
         scratch = tuple(np.empty(room, dtype) for _ in range(scratch_count))
         self._blocks = [self._block(segments, a, b, scratch) for segments, (a, b) in zip(plan, extents)]
         self._blocks[0].everything = plan == [[(i, None) for i in range(len(layout))]]
+        self._shards: dict[int, list[PackedShard]] = {}
 
     def blocks(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> list[Block]:
         """The blocks of this step, each with its pieces of ``params`` and ``grads`` (and, where
         ``params`` and ``grads`` each lie end to end in one buffer, its slices of those)."""
-        blocks = self._blocks
+        return self._cut(self._blocks, params, grads)
+
+    def shards(self, count: int) -> list[PackedShard]:
+        """The blocks in ``count`` consecutive runs of about as many elements each, each run a
+        :class:`PackedShard` with scratch arrays of its own: an update that reaches the state
+        only through ``blocks()`` can run on the shards at once, one thread each (numpy lets go
+        of the GIL inside its operations), with the same result as on the whole."""
+        shards = self._shards.get(count)
+        if shards is None:
+            total = self._blocks[-1].extent[1]
+            runs: list[list[Block]] = [[] for _ in range(count)]
+            for block in self._blocks:  # each block to the run its middle falls in
+                runs[min(count - 1, (block.extent[0] + block.extent[1]) * count // (2 * total))].append(block)
+            shards = []
+            for run in filter(None, runs):
+                room = max(b.extent[1] - b.extent[0] for b in run)
+                scratch = tuple(np.empty(room, self._layout[0][1]) for _ in self._blocks[0].scratch)
+                shards.append(PackedShard(self, [self._block(b.segments, *b.extent, scratch) for b in run]))
+            self._shards[count] = shards
+        return shards
+
+    def _cut(self, blocks: list[Block], params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> list[Block]:
+        """``blocks`` with their pieces of ``params`` and ``grads`` (cut again only when those change)."""
         first = blocks[0]
         given = first.given  # the arrays the pieces were cut from last time (a trainer passes the same ones)
         if given is not None and len(given) == len(params) + len(grads) \
@@ -489,6 +548,17 @@ class Packed:
             scratch=tuple(flat[:b - a] for flat in scratch),
             slot_views={k: [piece(views[i], rows) for i, rows in segments] for k, views in self.slot_views.items()},
             scratch_views=tuple(scratch_views(flat) for flat in scratch))
+
+
+class PackedShard:
+    """Some consecutive blocks of a :class:`Packed` state, with scratch of their own
+    (see :meth:`Packed.shards`); ``blocks()`` as :meth:`Packed.blocks`, for those blocks only."""
+
+    def __init__(self, packed: Packed, blocks: list[Block]):
+        self.packed, self._blocks = packed, blocks
+
+    def blocks(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> list[Block]:
+        return self.packed._cut(self._blocks, params, grads)
 
 
 @attrs.define(eq=False)

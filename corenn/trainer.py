@@ -220,11 +220,16 @@ class Trainer:
         """Train for ``epochs`` epochs (continuing from a loaded checkpoint's position)."""
         batch = len(X) if self.full_batch and hasattr(X, "__len__") else self.batch_size
         self._fit_threads = thread_count(self.threads, self.model, batch)
+        shares = hasattr(self.optimizer, "update_threads")  # a packed update may use the same threads
+        if shares:
+            self.optimizer.update_threads = self._fit_threads
         try:
             with blas_threads(self._fit_threads):
                 return self._fit(X, y, validation)
         finally:
             self._fit_threads = None
+            if shares:
+                self.optimizer.update_threads = 1
 
     def _fit(self, X: Any, y: Any, validation: tuple[Any, Any] | None) -> History:
         X = as_float_array(X, "Trainer.fit X", ndim=2, dtype=self.model.dtype)

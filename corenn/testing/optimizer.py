@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import CorennError, InvalidHyperparameter, InvalidInput
+from .. import optim
 from ..optim import Packed, flatten_state, unflatten_state
 from ..protocols import CurrentValues
 from ._kit import Subject, register_check
@@ -262,11 +263,12 @@ def check_closure_protocol(subject: Subject) -> None:
 
 @register_check("optimizer")
 def check_no_allocation_per_step(subject: Subject) -> None:
-    """After the first step, a first-order step allocates no parameter-sized arrays."""
+    """After the first step, a first-order step allocates no parameter-sized arrays (a few hundred
+    bytes of Python objects, such as the hyperparameters of the step, are not counted)."""
     if getattr(subject.cls, "needs_closure", False):
         return
     rng = np.random.default_rng(0)
-    params = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
+    params = [rng.standard_normal((300, 200)), rng.standard_normal(1000)]  # the smallest: 8 kB
     grads = [rng.standard_normal(p.shape) * 1e-3 for p in params]
     opt = subject.make()
     opt.step(params, grads)
@@ -292,22 +294,26 @@ def check_packed_update_matches_per_parameter(subject: Subject) -> None:
     """An optimizer with a packed (whole-model) update gives the per-parameter update's
     numbers bit for bit, in float32 and float64, in one block and in blocks that cut rows,
     across a state round trip midway, with the params and grads separate arrays or laid
-    end to end in one flat buffer each (as :class:`corenn.Sequential` lays them)."""
+    end to end in one flat buffer each (as :class:`corenn.Sequential` lays them), and, where
+    it declares ``blockwise``, with its blocks split over three threads."""
     opt = subject.make()
     if not (hasattr(opt, "_has_packed_update") and opt._has_packed_update()):
         return
     cls = type(opt)
     per_parameter = type(f"PerParameter{cls.__name__}", (cls,), {"update": cls.update})  # no packed path
     shapes = [(5, 3), (3,), (2, 2, 2), ()]
-    default_block = Packed.BLOCK_BYTES
+    default_block, default_shard = Packed.BLOCK_BYTES, optim.SHARD_BLOCKS
+    threads = (1, 3) if getattr(cls, "blockwise", False) else (1,)
     try:
-        for block_bytes, dtype, flat in itertools.product((default_block, 40), (np.float32, np.float64),
-                                                          (False, True)):
+        optim.SHARD_BLOCKS = 1  # split even this small model's blocks
+        for block_bytes, dtype, flat, count in itertools.product((default_block, 40), (np.float32, np.float64),
+                                                                 (False, True), threads):
             Packed.BLOCK_BYTES = block_bytes
             runs = []
             for klass in (cls, per_parameter):
                 params_rng, grads_rng = np.random.default_rng(0), np.random.default_rng(1)
                 o = klass(**_hyperparameters_of(subject))
+                o.update_threads = count
                 x = _arrays([params_rng.standard_normal(s).astype(dtype) for s in shapes], flat)
                 dx = _arrays([np.zeros(s, dtype) for s in shapes], flat)
                 for step in range(6):
@@ -315,6 +321,7 @@ def check_packed_update_matches_per_parameter(subject: Subject) -> None:
                         state = o.state_dict()
                         o = klass(**_hyperparameters_of(subject))
                         o.load_state_dict(state)
+                        o.update_threads = count
                     for g, s in zip(dx, shapes):
                         g[...] = grads_rng.standard_normal(s).astype(dtype)
                     o.step(x, dx)
@@ -322,9 +329,11 @@ def check_packed_update_matches_per_parameter(subject: Subject) -> None:
             for a, b in zip(*runs):
                 assert np.array_equal(a, b), (f"the packed update differs from the per-parameter one "
                                               f"({np.dtype(dtype).name}, blocks of {block_bytes} bytes, "
-                                              f"{'one flat buffer' if flat else 'separate arrays'})")
+                                              f"{'one flat buffer' if flat else 'separate arrays'}, "
+                                              f"{count} thread(s))")
     finally:
-        Packed.BLOCK_BYTES = default_block
+        Packed.BLOCK_BYTES, optim.SHARD_BLOCKS = default_block, default_shard
+        optim.stop_update_threads()  # no thread of this check is left to allocate during the next
 
 
 def _arrays(values: list[np.ndarray], flat: bool) -> list[np.ndarray]:

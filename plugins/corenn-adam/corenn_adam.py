@@ -26,6 +26,7 @@ class Adam(Optimizer):
     name = "adam"
     slot_names = ("m", "v")
     scratch_count = 1
+    blockwise = True
 
     lr: float = learning_rate(0.001)
     beta1: float = decay_rate(0.9, doc="decay rate in [0, 1) of the gradient's moving average m")

@@ -19,6 +19,7 @@ class Momentum(Optimizer):
     name = "momentum"
     slot_names = ("v",)
     scratch_count = 1
+    blockwise = True
 
     lr: float = learning_rate(0.01)
     mu: float = decay_rate(0.9, doc="momentum in [0, 1): the part of the velocity kept each step")
