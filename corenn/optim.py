@@ -130,6 +130,7 @@ class Optimizer:
         self._slots: dict[str, list[np.ndarray]] | None = None
         self._bound: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] | None = None
         self._packed: Packed | None = None
+        self._checked: tuple[np.ndarray, ...] | None = None
         #: threads a blockwise packed update may use (the trainer sets its BLAS thread count)
         self.update_threads: int = 1
 
@@ -220,6 +221,7 @@ class Optimizer:
         self._layout = layout
         self._slots = slots if layout is not None else None
         self._bound = None
+        self._checked = None
 
     # -- for subclasses -----------------------------------------------------
     def _apply(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], closure: Closure | None,
@@ -283,12 +285,18 @@ class Optimizer:
 
     def _check_arrays(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         layout = self._layout
+        checked = self._checked  # the very arrays checked last step (a trainer passes the same ones)
+        if checked is not None and len(checked) == len(params) + len(grads) \
+                and all(map(operator.is_, checked, (*params, *grads))):
+            return
+        self._checked = None
         if layout is not None and len(params) == len(layout) == len(grads):
             for x, dx, (shape, dtype) in zip(params, grads, layout):
                 if not (type(x) is np.ndarray and type(dx) is np.ndarray and x.shape == shape == dx.shape
                         and x.dtype == dtype == dx.dtype):
                     break
             else:
+                self._checked = (*params, *grads)
                 return
         # first step, or something is off: look closely and say what
         where = self.name

@@ -67,7 +67,8 @@ class Dense(corenn.Module):
         # A fresh output each call. A layer-owned out= buffer measured no faster (numpy and malloc
         # reuse the freed block; the product dominates) and the next forward would overwrite
         # what a caller of forward() still holds.
-        y = x @ self.params["W"].astype(x.dtype, copy=False)
+        W = self.params["W"]
+        y = x @ (W if W.dtype == x.dtype else W.astype(x.dtype))
         y += self.params["b"]
         return y
 
@@ -80,7 +81,10 @@ class Dense(corenn.Module):
         model's first layer, whose input is the data, saves a third of its backward work."""
         np.matmul(corenn.from_forward(self, "_x").T, dy, out=self.grads["W"])
         np.add.reduce(dy, axis=0, out=self.grads["b"])
-        return dy @ self.params["W"].T.astype(dy.dtype, copy=False) if input_grad else None
+        if not input_grad:
+            return None
+        W = self.params["W"]
+        return dy @ (W.T if W.dtype == dy.dtype else W.T.astype(dy.dtype))
 
 
 @corenn.hookimpl
