@@ -209,6 +209,7 @@ class Trainer:
             views_like(self._good_flat, self._params)
         self._remember_next = True  # copy the weights to _good at the next step (an epoch's or fit's first)
         self._scratch: np.ndarray | None = None  # for the update ratios, made on first use
+        self._ratio_views: list = []  # (name, before, after, its part of the scratch or None) per parameter
         self._position: tuple[np.ndarray, int] | None = None  # (permutation, next batch) of an interrupted epoch
         self._interrupted = False
         self._stopped_at_checkpoint = False  # a callback had stopped the run that a loaded checkpoint holds
@@ -436,12 +437,27 @@ class Trainer:
     def _record_ratios(self) -> None:
         """``||W - W_before|| / ||W_before||`` per parameter, ``W_before`` being the last good weights
         (copied just before this step's update); ``||a||^2`` as ``a.a`` (BLAS dot), the difference
-        taken and both sums made block by block of ``RATIO_BLOCK`` elements (no copy of the model)."""
+        taken and both sums made block by block of ``RATIO_BLOCK`` elements (no copy of the model);
+        a model of one block in one flat buffer takes its whole difference in one call."""
         if self._scratch is None:
-            self._scratch = np.empty(min(RATIO_BLOCK, max(p.size for p in self._params)), self._params[0].dtype)
+            total = sum(p.size for p in self._params)
+            whole = self._good_flat is not None and total <= RATIO_BLOCK
+            self._scratch = np.empty(total if whole else min(RATIO_BLOCK, max(p.size for p in self._params)),
+                                     self._params[0].dtype)
+            self._ratio_views = [(name, good.reshape(-1), p.reshape(-1), diff)
+                                 for name, good, p, diff in zip(self._names, self._good, self._params,
+                                                                [d.reshape(-1) for d in views_like(self._scratch,
+                                                                                                   self._params)]
+                                                                if whole else [None] * len(self._params))]
         row = {"step": self.step}
-        for name, good, p in zip(self._names, self._good, self._params):
-            before, after = good.reshape(-1), p.reshape(-1)
+        if self._ratio_views[0][3] is not None:  # one flat block
+            np.subtract(self._flat_params, self._good_flat, out=self._scratch)
+            for name, before, _, diff in self._ratio_views:
+                weight = float(np.dot(before, before))
+                row[name] = math.sqrt(float(np.dot(diff, diff)) / weight) if weight > 0 else float("nan")
+            self.history.ratios.append(row)
+            return
+        for name, before, after, _ in self._ratio_views:
             weight = moved = 0.0
             for a in range(0, before.size, RATIO_BLOCK):  # each block of `before` read once from memory
                 block = before[a:a + RATIO_BLOCK]
