@@ -29,9 +29,10 @@ the same run only. The small model gets more samples per timing (its steps take 
 the data, the parameters, their gradients, the optimizer state and one batch's
 activations (every layer's output, kept for backward); also ``fit`` at the defaults
 (train accuracy and update ratios on), and the hand loop.
-``--bookkeeping``: one epoch of ``fit`` at the defaults (train accuracy on a twentieth of
+``--bookkeeping``: one epoch of ``fit`` at the defaults (train accuracy on a fortieth of
 the training set, 250 to 2000 samples; update ratios every 10 steps) against the training steps
-alone, as the fraction of the epoch the per-epoch bookkeeping takes.
+alone run just before it, as the fraction of the epoch the per-epoch bookkeeping takes (the
+median over the repetitions).
 """
 
 from __future__ import annotations
@@ -185,13 +186,22 @@ def memory_table(models):
 
 
 def bookkeeping_table(models, repeats):
+    """The bookkeeping share of each repetition, from a bare epoch and an epoch at the defaults run
+    back to back (so that a burst of load hits both), and the median over the repetitions."""
     print("\n| model | optimizer | steps alone samples/s | at the defaults samples/s | bookkeeping share |")
     print("|---|---|---:|---:|---:|")
-    for name, _, opt_name, rates in measured(models, {"bare": time_corenn, "defaults": time_corenn_defaults},
-                                            repeats):
-        share = 1 - rates["defaults"] / rates["bare"]
-        print(f"| {name} | {opt_name} | {rates['bare']:,.0f} | {rates['defaults']:,.0f} | {share:.1%} |",
-              flush=True)
+    for name in models:
+        sizes, batch, n = MODELS[name]
+        X, y = data(sizes, n)
+        THREADS[0] = auto_threads(sizes, batch)
+        for opt_name, spec in OPTIMIZERS.items():
+            with blas_threads(THREADS[0]):
+                time_corenn(sizes, batch, X, y, spec), time_corenn_defaults(sizes, batch, X, y, spec)  # warm-up
+                pairs = [(time_corenn(sizes, batch, X, y, spec), time_corenn_defaults(sizes, batch, X, y, spec))
+                         for _ in range(repeats)]
+            share = statistics.median(1 - defaults / bare for bare, defaults in pairs)
+            bare, defaults = (statistics.median(rates) for rates in zip(*pairs))
+            print(f"| {name} | {opt_name} | {bare:,.0f} | {defaults:,.0f} | {share:.1%} |", flush=True)
 
 
 def measured(models, timers, repeats):

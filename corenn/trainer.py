@@ -35,9 +35,9 @@ from .registry import create
 from .threads import blas_threads, check_threads, thread_count
 
 CHECKPOINT_VERSION = 1
-#: the per-epoch training accuracy's automatic subset: a twentieth of the training set, within these
-#: bounds (its forward pass then costs ~2% of an epoch, and it is as large as a small validation set)
-EVAL_FRACTION, EVAL_LEAST, EVAL_MOST = 20, 250, 2000
+#: the per-epoch training accuracy's automatic subset: a fortieth of the training set, within these
+#: bounds (its forward pass then costs ~1% of an epoch, and it is as large as a small validation set)
+EVAL_FRACTION, EVAL_LEAST, EVAL_MOST = 40, 250, 2000
 #: elements per block of the update-ratio difference (256 KiB of float32: stays in cache)
 RATIO_BLOCK = 1 << 16
 
@@ -141,8 +141,8 @@ class Trainer:
     ``checkpoint`` is a file path written atomically after every epoch.
     ``ratio_every`` is how often (in steps; 0: never) the update/weight ratios are
     recorded; ``train_eval_size`` how many training samples the per-epoch training
-    accuracy is measured on (negative: all; None: a twentieth of the training set, at
-    least 250 and at most 2000 samples, so that the pass costs ~2% of an epoch).
+    accuracy is measured on (negative: all; None: a fortieth of the training set, at
+    least 250 and at most 2000 samples, so that the pass costs ~1% of an epoch).
     When the loss becomes NaN or infinite the model goes back to its last good weights:
     those of the latest step whose loss was finite among the first step of each epoch
     (and of each :meth:`fit`) and every ``ratio_every``-th step (the ratios are measured
