@@ -118,7 +118,8 @@ class Sequential:
         if dtype not in (np.float32, np.float64) or any(type(p) is not np.ndarray or p.dtype != dtype
                                                         for _, _, p, _ in slots):
             return
-        if flat_buffer([p for _, _, p, _ in slots]) is not None and flat_buffer([g for _, _, _, g in slots]) is not None:
+        if flat_buffer([p for _, _, p, _ in slots]) is not None \
+                and flat_buffer([g for _, _, _, g in slots]) is not None:
             return  # already laid flat (the same layers in another Sequential): shared, as before
         if any(a.base is not None and _FLAT_BUFFERS.get(id(a.base)) is a.base
                for _, _, p, g in slots for a in (p, g)):

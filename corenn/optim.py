@@ -237,9 +237,11 @@ class Optimizer:
                 shards = packed.shards(count)
                 pending = [_update_pool(count - 1).submit(self.update_packed, params, grads, shard, hp)
                            for shard in shards[1:]]
-                self.update_packed(params, grads, shards[0], hp)
-                for future in pending:
-                    future.result()
+                try:
+                    self.update_packed(params, grads, shards[0], hp)
+                finally:  # the other shards finish (or raise) before step returns, also after an error here
+                    for future in pending:
+                        future.result()
                 return
             self.update_packed(params, grads, packed, hp)
             return

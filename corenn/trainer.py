@@ -146,8 +146,8 @@ class Trainer:
     When the loss becomes NaN or infinite the model goes back to its last good weights:
     those of the latest step whose loss was finite among the first step of each epoch
     (and of each :meth:`fit`) and every ``ratio_every``-th step (the ratios are measured
-    against them, so they cost no second copy of the model). ``threads`` is the number of BLAS threads
-    of :meth:`fit` and :meth:`evaluate`, or ``"auto"`` (see :mod:`corenn.threads`).
+    against them, so they cost no second copy of the model). ``threads`` is the number of
+    BLAS threads of :meth:`fit` and :meth:`evaluate`, or ``"auto"`` (see :mod:`corenn.threads`).
     """
 
     def __init__(self, model: Any, loss: Any = "softmax_cross_entropy", optimizer: Any = "adam",
@@ -440,15 +440,7 @@ class Trainer:
         taken and both sums made block by block of ``RATIO_BLOCK`` elements (no copy of the model);
         a model of one block in one flat buffer takes its whole difference in one call."""
         if self._scratch is None:
-            total = sum(p.size for p in self._params)
-            whole = self._good_flat is not None and total <= RATIO_BLOCK
-            self._scratch = np.empty(total if whole else min(RATIO_BLOCK, max(p.size for p in self._params)),
-                                     self._params[0].dtype)
-            self._ratio_views = [(name, good.reshape(-1), p.reshape(-1), diff)
-                                 for name, good, p, diff in zip(self._names, self._good, self._params,
-                                                                [d.reshape(-1) for d in views_like(self._scratch,
-                                                                                                   self._params)]
-                                                                if whole else [None] * len(self._params))]
+            self._plan_ratios()
         row = {"step": self.step}
         if self._ratio_views[0][3] is not None:  # one flat block
             np.subtract(self._flat_params, self._good_flat, out=self._scratch)
@@ -467,6 +459,17 @@ class Trainer:
                 weight += float(np.dot(block, block))
             row[name] = math.sqrt(moved / weight) if weight > 0 else float("nan")
         self.history.ratios.append(row)
+
+    def _plan_ratios(self) -> None:
+        """The scratch of the ratios (the whole difference for a one-block flat model, else one
+        block) and, per parameter, ``(name, before, after, its part of the scratch or None)``, 1-d."""
+        params = self._params
+        total = sum(p.size for p in params)
+        whole = self._good_flat is not None and total <= RATIO_BLOCK
+        self._scratch = np.empty(total if whole else min(RATIO_BLOCK, max(p.size for p in params)), params[0].dtype)
+        diffs = views_like(self._scratch, params) if whole else [None] * len(params)
+        self._ratio_views = [(name, good.reshape(-1), p.reshape(-1), None if diff is None else diff.reshape(-1))
+                             for name, good, p, diff in zip(self._names, self._good, params, diffs)]
 
     def _remember_good(self) -> None:
         self._remember_next = False

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import CorennError, InvalidHyperparameter, InvalidInput
 from .. import optim
+from ..errors import CorennError, InvalidHyperparameter, InvalidInput
 from ..optim import Packed, flatten_state, unflatten_state
 from ..protocols import CurrentValues
 from ._kit import Subject, register_check
