@@ -9,6 +9,7 @@ changing ``CORENN_DISABLE_PLUGINS``).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.metadata as metadata
 import inspect
@@ -204,8 +205,11 @@ class Registry:
             self._module_dist[ep.module.split(".")[0]] = _name_and_version(ep.dist)
         unknown = sorted(disabled - {ep.name for ep in eps})
         if unknown:
+            names = sorted({ep.name for ep in eps})
+            close = sorted({m for name in unknown for m in difflib.get_close_matches(name, names, n=3)})
+            hint = f"did you mean {', '.join(close)}?" if close else "`corenn plugins` lists the installed ones"
             warnings.warn(f"{DISABLE_VARIABLE} names {', '.join(map(repr, unknown))}, which no installed plugin is "
-                          f"called (installed: {', '.join(sorted({ep.name for ep in eps})) or 'none'})", stacklevel=2)
+                          f"called; {hint}", stacklevel=2)
         with _noting_ctrl_c(self):
             self._load(eps, disabled)
 
@@ -254,8 +258,6 @@ class Registry:
         self.pm.register(plugin, name=name)
         unknown = sorted(h.name for h in self.pm.get_hookcallers(plugin) or () if not h.has_spec())
         if unknown:
-            import difflib
-
             self.pm.unregister(plugin, name=name)
             hooks = sorted(n for n in dir(hookspecs) if n.startswith("corenn_"))
             close = difflib.get_close_matches(unknown[0], hooks, n=1)

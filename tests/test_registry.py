@@ -250,6 +250,9 @@ def test_a_disabled_entry_point_is_not_loaded(monkeypatch):
     with pytest.warns(UserWarning, match="names 'nonexistent', which no installed plugin is called"):
         r = Registry()
     assert r.plugins["relu"].status == "disabled" and r.plugins["relu"].components == []
+    monkeypatch.setenv("CORENN_DISABLE_PLUGINS", "sigmod")
+    with pytest.warns(UserWarning, match="names 'sigmod', which no installed plugin is called; did you mean .*sigmoid"):
+        Registry()
     assert "relu" not in r.available("activation")
     with pytest.raises(corenn.PluginError, match="switched off by CORENN_DISABLE_PLUGINS; remove 'relu' from it"):
         r.entry("activation", "relu")
