@@ -4,10 +4,12 @@
 
 For each float32 MLP (small 64-100-10 batch 32, medium 784-256-256-10 batch 128,
 large 3072-1024-1024-10 batch 256) and each optimizer (SGD+momentum, Adam) it
-times, in samples per second:
+times, in samples per second, the second epoch of a fresh model (the first is a
+warm-up, untimed: the first touch of new buffers and optimizer state, lazy set-up):
 
-- corenn: ``corenn.Trainer.fit`` for one epoch (no validation, no per-epoch
-  train-accuracy pass, no update-ratio logging: the training steps alone);
+- corenn: a second ``corenn.Trainer.fit`` call for one more epoch (no validation, no
+  per-epoch train-accuracy pass, no update-ratio logging: the training steps alone,
+  plus what a ``fit`` call costs: checking the data, choosing the thread count);
 - hand: a careful hand-written numpy loop for the same model (bench/handwritten.py:
   one flat buffer per kind of array, the update in cache-sized chunks, every
   intermediate preallocated, a boolean-mask ReLU backward);
@@ -24,7 +26,7 @@ taking turns (corenn, hand, floor, corenn, hand, floor, ...) so that a burst
 of load from elsewhere on the machine hits them alike. Ratios compare timings of
 the same run only. The small model gets more samples per timing (its steps take ~0.1 ms).
 
-``--memory``: the peak of numpy's allocations (tracemalloc) during one epoch of ``fit``
+``--memory``: the peak of numpy's allocations (tracemalloc) during the two epochs of ``fit``
 (momentum; the data and the model made before it count), against the sum of what training must hold:
 the data, the parameters, their gradients, the optimizer state and one batch's
 activations (every layer's output, kept for backward); also ``fit`` at the defaults
@@ -72,6 +74,8 @@ def time_corenn(sizes, batch, X, y, optimizer, **defaults):
     settings = dict(ratio_every=0, train_eval_size=0) | defaults
     trainer = corenn.Trainer(model, optimizer=optimizer, batch_size=batch, epochs=1, seed=0, **settings)
     _fit_starts()
+    trainer.fit(X, y)  # the warm-up epoch
+    trainer.epochs = 2
     start = time.perf_counter()
     trainer.fit(X, y)
     return len(X) / (time.perf_counter() - start)
@@ -84,14 +88,18 @@ def time_corenn_defaults(sizes, batch, X, y, optimizer):
 def time_hand(sizes, batch, X, y, optimizer):
     loop = handwritten.MLP(sizes, batch, optimizer.split(":")[0], seed=0)
     _fit_starts()
+    rng = np.random.default_rng(0)
+    loop.epoch(X, y, rng)  # the warm-up epoch
     start = time.perf_counter()
-    loop.epoch(X, y, np.random.default_rng(0))
+    loop.epoch(X, y, rng)
     return len(X) / (time.perf_counter() - start)
 
 
 def time_floor(sizes, batch, X, y, optimizer):
     floor = handwritten.GemmFloor(sizes, batch)
     steps = len(X) // batch
+    for i in range(steps):  # the warm-up epoch
+        floor.step(X[i * batch:(i + 1) * batch])
     start = time.perf_counter()
     for i in range(steps):
         floor.step(X[i * batch:(i + 1) * batch])
@@ -113,14 +121,20 @@ def time_torch(sizes, batch, X, y, optimizer):
            else torch.optim.Adam(model.parameters(), lr=0.001))
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     loss_fn = torch.nn.CrossEntropyLoss()
-    perm = torch.from_numpy(np.random.default_rng(0).permutation(len(X)))
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        perm = torch.from_numpy(rng.permutation(len(X)))
+        for i in range(0, len(X), batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad(set_to_none=False)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+
+    epoch()  # the warm-up epoch
     start = time.perf_counter()
-    for i in range(0, len(X), batch):
-        idx = perm[i:i + batch]
-        opt.zero_grad(set_to_none=False)
-        loss = loss_fn(model(Xt[idx]), yt[idx])
-        loss.backward()
-        opt.step()
+    epoch()
     return len(X) / (time.perf_counter() - start)
 
 
