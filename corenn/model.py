@@ -198,6 +198,16 @@ class Sequential:
         """The dtype of every parameter; input is cast to it."""
         return self._dtype
 
+    def __deepcopy__(self, memo: dict) -> Sequential:
+        """A copy with copies of every layer, its parameters and gradients laid flat again
+        (a deep copy of the views would leave each one an array of its own)."""
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            setattr(clone, key, copy.deepcopy(value, memo))
+        clone._lay_flat()
+        return clone
+
     def __len__(self) -> int:
         return len(self.layers)
 

@@ -122,6 +122,23 @@ def test_a_models_parameters_and_gradients_lie_end_to_end_in_one_flat_buffer_eac
     assert all(a is b for a, b in zip(again.parameters(), model.parameters()))
 
 
+def test_a_deep_copy_lays_its_own_parameters_and_gradients_flat_again():
+    import copy
+
+    from corenn.arrays import flat_buffer
+
+    model = mlp([5, 4, 3], seed=0)
+    clone = copy.deepcopy(model)
+    for ours, theirs in ((model.parameters(), clone.parameters()), (model.gradients(), clone.gradients())):
+        assert flat_buffer(theirs) is not None
+        assert not np.shares_memory(flat_buffer(ours), flat_buffer(theirs))
+    assert all(np.array_equal(a, b) for a, b in zip(model.parameters(), clone.parameters()))
+    assert [p for layer in clone.layers if getattr(layer, "params", None) for p in layer.params.values()] \
+        == clone.parameters()
+    np.testing.assert_array_equal(clone.forward(np.ones((2, 5)), training=False),
+                                  model.forward(np.ones((2, 5)), training=False))
+
+
 def test_a_layer_whose_params_do_not_keep_what_is_assigned_keeps_its_own_arrays():
     class FrozenParams(dict):
         def __setitem__(self, key, value):
