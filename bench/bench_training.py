@@ -18,7 +18,9 @@ warm-up, untimed: the first touch of new buffers and optimizer state, lazy set-u
 
 and prints a Markdown table with corenn/hand, corenn/floor (and corenn/torch) ratios.
 
-Every column of a model runs with the BLAS thread count that corenn's ``threads="auto"``
+corenn is imported before numpy, as ``corenn train`` does, so OpenBLAS's idle workers
+sleep at once in every column (corenn.threads.quiet_idle_blas_workers; PyTorch's own
+pool is not OpenBLAS's). Every column of a model runs with the BLAS thread count that corenn's ``threads="auto"``
 picks for it (corenn.threads; PyTorch gets the same through ``torch.set_num_threads``),
 so the ratios compare the work around the matrix products, not thread policies.
 Each cell is the median of ``--repeats`` timings after one warm-up, the columns
@@ -46,13 +48,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import corenn  # before numpy, as `corenn train` loads it (see corenn.threads.quiet_idle_blas_workers)
 import numpy as np
+from corenn.threads import blas_threads, thread_count
 
 sys.path.insert(0, str(Path(__file__).parent))
 import handwritten  # noqa: E402
-
-import corenn  # noqa: E402
-from corenn.threads import blas_threads, thread_count  # noqa: E402
 
 MODELS = {
     "small": ([64, 100, 10], 32, 32768),

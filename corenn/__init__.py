@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from . import _before_numpy  # noqa: F401  (first: it sets what OpenBLAS reads when numpy loads)
 from . import validators
 from .arrays import as_float_array, as_generator, as_labels, as_layer_input, fans, from_forward, resolve_dtype
 from .component import Module, component, hyperparameter_values, hyperparameters, is_schedule, value_at

@@ -44,7 +44,25 @@ ENV = "CORENN_THREADS"
 #: 512-512 MLP at batch 100: ~29 M; a 3072-1024-1024-10 MLP at batch 256: ~1.07 G)
 WORK_PER_THREAD = 64_000_000
 
+#: OpenBLAS's idle-worker spin, as 2**n cycles (its own default: 28, ~0.1 s), set where corenn
+#: loads before numpy (see :func:`quiet_idle_blas_workers`)
+SPIN_VARIABLE, SPIN_EXPONENT = "OPENBLAS_THREAD_TIMEOUT", "4"
+
 _controller = None
+
+
+def quiet_idle_blas_workers() -> bool:
+    """Have OpenBLAS's worker threads sleep as soon as a product ends instead of spinning for
+    ~0.1 s, where numpy has not loaded yet (OpenBLAS reads the setting once, when it loads)
+    and the user has not set it: a spinning worker holds a core that the next elementwise
+    work wants (a blockwise optimizer's second thread, another process on a busy machine).
+    Whether it was set."""
+    import sys
+
+    if "numpy" in sys.modules or SPIN_VARIABLE in os.environ:
+        return False
+    os.environ[SPIN_VARIABLE] = SPIN_EXPONENT
+    return True
 
 
 def check_threads(value: Any, owner: str = "Trainer", field: str = "threads") -> str | int:
@@ -157,5 +175,5 @@ def _blas():
     return _controller.select(user_api="blas")
 
 
-__all__ = ["ENV", "WORK_PER_THREAD", "check_threads", "step_work", "auto_count", "thread_count", "free_cores",
+__all__ = ["ENV", "WORK_PER_THREAD", "quiet_idle_blas_workers", "check_threads", "step_work", "auto_count", "thread_count", "free_cores",
            "others_running", "pool_size", "blas_threads"]

@@ -109,3 +109,19 @@ def test_this_processs_own_running_threads_are_not_counted_as_other_processes(mo
 
 def test_this_process_counts_at_least_the_thread_that_reads():
     assert threads._own_running() >= 1
+
+
+@pytest.mark.parametrize("code, env, expected", [
+    ("import corenn, numpy", {}, "4"),  # corenn first: OpenBLAS's idle workers sleep at once
+    ("import numpy, corenn", {}, "unset"),  # too late: OpenBLAS has read its settings
+    ("import corenn, numpy", {"OPENBLAS_THREAD_TIMEOUT": "20"}, "20"),  # the user's own value stays
+])
+def test_corenn_imported_before_numpy_has_openblas_idle_workers_sleep(code, env, expected):
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"} | env
+    out = subprocess.run([sys.executable, "-c", f"{code}; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT', "
+                          "'unset'))"], env=environment, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == expected
