@@ -205,29 +205,30 @@ def bookkeeping_table(models, repeats):
     back to back (so that a burst of load hits both), and the median over the repetitions."""
     print("\n| model | optimizer | steps alone samples/s | at the defaults samples/s | bookkeeping share |")
     print("|---|---|---:|---:|---:|")
-    for name in models:
-        sizes, batch, n = MODELS[name]
-        X, y = data(sizes, n)
-        THREADS[0] = auto_threads(sizes, batch)
-        for opt_name, spec in OPTIMIZERS.items():
-            with blas_threads(THREADS[0]):
-                time_corenn(sizes, batch, X, y, spec), time_corenn_defaults(sizes, batch, X, y, spec)  # warm-up
-                pairs = [(time_corenn(sizes, batch, X, y, spec), time_corenn_defaults(sizes, batch, X, y, spec))
-                         for _ in range(repeats)]
-            share = statistics.median(1 - defaults / bare for bare, defaults in pairs)
-            bare, defaults = (statistics.median(rates) for rates in zip(*pairs))
-            print(f"| {name} | {opt_name} | {bare:,.0f} | {defaults:,.0f} | {share:.1%} |", flush=True)
+    for name, args, opt_name in cells(models):
+        time_corenn(*args), time_corenn_defaults(*args)  # warm-up
+        pairs = [(time_corenn(*args), time_corenn_defaults(*args)) for _ in range(repeats)]
+        share = statistics.median(1 - defaults / bare for bare, defaults in pairs)
+        bare, defaults = (statistics.median(rates) for rates in zip(*pairs))
+        print(f"| {name} | {opt_name} | {bare:,.0f} | {defaults:,.0f} | {share:.1%} |", flush=True)
 
 
 def measured(models, timers, repeats):
     """``(model name, sizes, optimizer name, median rates)`` per model and optimizer, at the model's threads."""
+    for name, args, opt_name in cells(models):
+        yield name, args[0], opt_name, median_of(timers, repeats, *args)
+
+
+def cells(models):
+    """``(model name, timer arguments, optimizer name)`` per model and optimizer, each used inside
+    the model's BLAS thread count (THREADS[0])."""
     for name in models:
         sizes, batch, n = MODELS[name]
         X, y = data(sizes, n)
         THREADS[0] = auto_threads(sizes, batch)
         for opt_name, spec in OPTIMIZERS.items():
             with blas_threads(THREADS[0]):
-                yield name, sizes, opt_name, median_of(timers, repeats, sizes, batch, X, y, spec)
+                yield name, (sizes, batch, X, y, spec), opt_name
 
 
 def main(argv=None) -> None:

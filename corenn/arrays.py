@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -131,21 +132,24 @@ def fans(shape) -> tuple[int, int]:
     return shape[0] * receptive, shape[1] * receptive
 
 
-def flat_buffer(arrays: list[np.ndarray]) -> np.ndarray | None:
-    """The 1-d array of which ``arrays`` are, in order, consecutive C-contiguous parts laid end
-    to end and covering it whole (as :class:`corenn.Sequential` lays its parameters), or None."""
+def flat_buffer(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The 1-d span of memory that ``arrays`` fill when they are, in order, consecutive
+    C-contiguous parts of one 1-d buffer of their dtype (as :class:`corenn.Sequential` lays
+    its parameters), as a view of that buffer; None where they are not."""
     if not arrays:
         return None
-    base = arrays[0].base
-    if base is None or type(base) is not np.ndarray or base.ndim != 1 \
-            or base.nbytes != sum(a.nbytes for a in arrays):
+    first = arrays[0]
+    base = first if first.base is None else first.base
+    if type(base) is not np.ndarray or base.ndim != 1 or not base.flags.c_contiguous:
         return None
-    at = base.ctypes.data
+    start = at = first.ctypes.data
     for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != at:
+        if not (a is base or a.base is base) or a.dtype != base.dtype or not a.flags.c_contiguous \
+                or a.ctypes.data != at:
             return None
         at += a.nbytes
-    return base
+    begin = (start - base.ctypes.data) // base.itemsize
+    return base[begin:begin + (at - start) // base.itemsize]
 
 
 def views_like(buffer: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarray]:

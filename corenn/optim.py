@@ -65,6 +65,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from .arrays import flat_buffer
 from .component import component, hyperparameters, is_schedule, schedule_time
 from .errors import InvalidHyperparameter, InvalidInput
 from .fields import hyperparameter
@@ -514,19 +515,10 @@ class Packed:
         return blocks
 
     def _flat(self, arrays: Sequence[np.ndarray]) -> np.ndarray | None:
-        """The 1-d array of which ``arrays`` are consecutive parts in this layout's order
-        (each one C-contiguous, starting where the one before it ends), or None."""
-        first = arrays[0]
-        base = first.base if first.base is not None else first
-        if base.ndim != 1 or not base.flags.c_contiguous or not base.flags.writeable or base.dtype != first.dtype:
-            return None
-        start = first.ctypes.data
-        for x, offset in zip(arrays, self._offsets):
-            if not (x.base is base or x is base) or not x.flags.c_contiguous \
-                    or x.ctypes.data != start + offset * x.itemsize:
-                return None
-        begin = (start - base.ctypes.data) // base.itemsize
-        return base[begin:begin + self._offsets[-1]]
+        """The writable 1-d array of which ``arrays`` are consecutive parts in this layout's order
+        (:func:`corenn.arrays.flat_buffer`), or None."""
+        flat = flat_buffer(arrays)
+        return flat if flat is not None and flat.flags.writeable else None
 
     def _extent(self, segments) -> tuple[int, int]:
         """The flat range ``[a, b)`` of a block's segments."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,8 +58,6 @@ def quiet_idle_blas_workers() -> bool:
     and the user has not set it: a spinning worker holds a core that the next elementwise
     work wants (a blockwise optimizer's second thread, another process on a busy machine).
     Whether it was set."""
-    import sys
-
     if "numpy" in sys.modules or SPIN_VARIABLE in os.environ:
         return False
     os.environ[SPIN_VARIABLE] = SPIN_EXPONENT
